@@ -1,0 +1,3 @@
+//! `bigdata-jobs`: the batch and stream jobs of the bigdata platform.
+
+pub mod events;

@@ -1,0 +1,38 @@
+//! The connection to the Kubernetes cluster, configured the way helm configures its plugins.
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+/// Environment variable through which helm passes `--kube-context` to a plugin.
+pub const HELM_KUBECONTEXT: &str = "HELM_KUBECONTEXT";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("failed to read the kubeconfig (set KUBECONFIG or pass --kubeconfig to helm): {0}")]
+    Kubeconfig(#[source] kube::config::KubeconfigError),
+    #[error("failed to find a cluster configuration (no kubeconfig and not running in a pod): {0}")]
+    Infer(#[source] kube::config::InferConfigError),
+    #[error("failed to create a Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// The kube-rs client for the context helm was asked to use (`HELM_KUBECONTEXT`), or the current one.
+pub async fn client() -> Result<Client, ClusterError> {
+    let config = match std::env::var(HELM_KUBECONTEXT)
+        .ok()
+        .filter(|c| !c.is_empty())
+    {
+        Some(context) => {
+            let options = KubeConfigOptions {
+                context: Some(context),
+                ..KubeConfigOptions::default()
+            };
+            let kubeconfig = Kubeconfig::read().map_err(ClusterError::Kubeconfig)?;
+            Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(ClusterError::Kubeconfig)?
+        }
+        None => Config::infer().await.map_err(ClusterError::Infer)?,
+    };
+    Client::try_from(config).map_err(ClusterError::Client)
+}

@@ -1,0 +1,264 @@
+//! `helm bigdata doctor`: what the cluster offers, gathered once, then judged by pure rules.
+
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::ListParams;
+use kube::{Api, Client};
+use serde::Serialize;
+
+use crate::quantity;
+
+/// The oldest Kubernetes minor version the charts are tested against.
+pub const MIN_KUBERNETES_MINOR: u32 = 30;
+/// The annotation that marks a StorageClass as the cluster's default.
+const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
+/// The annotation kwok puts on the nodes it simulates.
+const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    #[error(
+        "failed to reach the Kubernetes API server (is the cluster up and KUBECONFIG right?): {0}"
+    )]
+    Unreachable(#[source] kube::Error),
+    #[error("failed to list {what}: {source}")]
+    List {
+        what: &'static str,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// What doctor needs to know about a cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterFacts {
+    pub server_version: String,
+    pub server_minor: u32,
+    pub nodes: Vec<NodeFacts>,
+    pub default_storage_classes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeFacts {
+    pub name: String,
+    pub ready: bool,
+    /// True for nodes that kwok simulates: pods "run" there but no container does.
+    pub simulated: bool,
+    pub allocatable_cpu_millis: i64,
+    pub allocatable_memory_bytes: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+}
+
+/// Reads the facts from the cluster: server version, nodes, StorageClasses.
+pub async fn gather(client: &Client) -> Result<ClusterFacts, DoctorError> {
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(DoctorError::Unreachable)?;
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| DoctorError::List {
+            what: "nodes",
+            source,
+        })?;
+    let classes = Api::<StorageClass>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| DoctorError::List {
+            what: "storage classes",
+            source,
+        })?;
+    Ok(ClusterFacts {
+        server_minor: version.minor.trim_end_matches('+').parse().unwrap_or(0),
+        server_version: version.git_version,
+        nodes: nodes.items.iter().map(node_facts).collect(),
+        default_storage_classes: classes
+            .items
+            .iter()
+            .filter(|c| {
+                c.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION))
+                    .is_some_and(|v| v == "true")
+            })
+            .filter_map(|c| c.metadata.name.clone())
+            .collect(),
+    })
+}
+
+fn node_facts(node: &Node) -> NodeFacts {
+    let status = node.status.as_ref();
+    let allocatable = |key: &str, parse: fn(&str) -> Result<i64, quantity::QuantityError>| {
+        status
+            .and_then(|s| s.allocatable.as_ref())
+            .and_then(|a| a.get(key))
+            .and_then(|q| parse(&q.0).ok())
+            .unwrap_or(0)
+    };
+    NodeFacts {
+        name: node.metadata.name.clone().unwrap_or_default(),
+        ready: status
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        simulated: node
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(KWOK_NODE_ANNOTATION)),
+        allocatable_cpu_millis: allocatable("cpu", quantity::parse_millis),
+        allocatable_memory_bytes: allocatable("memory", quantity::parse_units),
+    }
+}
+
+/// Judges the facts. Pure: the same facts always give the same checks.
+pub fn evaluate(facts: &ClusterFacts) -> Vec<Check> {
+    vec![
+        version_check(facts),
+        nodes_check(facts),
+        storage_check(facts),
+    ]
+}
+
+fn version_check(facts: &ClusterFacts) -> Check {
+    let ok = facts.server_minor >= MIN_KUBERNETES_MINOR;
+    Check {
+        name: "kubernetes version",
+        status: if ok { Status::Pass } else { Status::Fail },
+        detail: if ok {
+            format!(
+                "{} (1.{MIN_KUBERNETES_MINOR} or newer needed)",
+                facts.server_version
+            )
+        } else {
+            format!(
+                "{} is too old: upgrade the cluster to 1.{MIN_KUBERNETES_MINOR} or newer",
+                facts.server_version
+            )
+        },
+    }
+}
+
+fn nodes_check(facts: &ClusterFacts) -> Check {
+    let ready: Vec<&NodeFacts> = facts.nodes.iter().filter(|n| n.ready).collect();
+    let simulated = ready.iter().filter(|n| n.simulated).count();
+    let cpu: i64 = ready.iter().map(|n| n.allocatable_cpu_millis).sum();
+    let memory: i64 = ready.iter().map(|n| n.allocatable_memory_bytes).sum();
+    let mut detail = format!(
+        "{} of {} ready, allocatable {} CPU, {} GiB memory",
+        ready.len(),
+        facts.nodes.len(),
+        cpu as f64 / 1000.0,
+        memory / (1 << 30)
+    );
+    if simulated > 0 {
+        detail.push_str(&format!(
+            "; {simulated} simulated by kwok (pods there run no containers)"
+        ));
+    }
+    Check {
+        name: "nodes",
+        status: if ready.is_empty() {
+            Status::Fail
+        } else {
+            Status::Pass
+        },
+        detail: if ready.is_empty() {
+            format!("{detail}: no node is Ready, so no pod can be scheduled")
+        } else {
+            detail
+        },
+    }
+}
+
+fn storage_check(facts: &ClusterFacts) -> Check {
+    match facts.default_storage_classes.as_slice() {
+        [one] => Check {
+            name: "default storage class",
+            status: Status::Pass,
+            detail: one.clone(),
+        },
+        [] => Check {
+            name: "default storage class",
+            status: Status::Fail,
+            detail: format!(
+                "none: the PersistentVolumeClaims of MySQL, HDFS and Kafka would stay Pending; \
+                 mark one with the annotation {DEFAULT_CLASS_ANNOTATION}=true or set storageClassName in the values"
+            ),
+        },
+        many => Check {
+            name: "default storage class",
+            status: Status::Warn,
+            detail: format!("several ({}): Kubernetes picks the newest", many.join(", ")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> ClusterFacts {
+        ClusterFacts {
+            server_version: "v1.35.4".into(),
+            server_minor: 35,
+            nodes: vec![NodeFacts {
+                name: "n1".into(),
+                ready: true,
+                simulated: true,
+                allocatable_cpu_millis: 4000,
+                allocatable_memory_bytes: 16 << 30,
+            }],
+            default_storage_classes: vec!["standard".into()],
+        }
+    }
+
+    #[test]
+    fn a_good_cluster_passes_and_says_its_nodes_are_simulated() {
+        let checks = evaluate(&facts());
+        assert!(
+            checks.iter().all(|c| c.status == Status::Pass),
+            "{checks:?}"
+        );
+        assert!(checks[1].detail.contains("1 simulated by kwok"));
+    }
+
+    #[test]
+    fn an_old_cluster_fails_with_the_fix() {
+        let mut f = facts();
+        f.server_version = "v1.27.3".into();
+        f.server_minor = 27;
+        let check = &evaluate(&f)[0];
+        assert_eq!(check.status, Status::Fail);
+        assert!(check.detail.contains("upgrade the cluster"));
+    }
+
+    #[test]
+    fn no_default_storage_class_fails() {
+        let mut f = facts();
+        f.default_storage_classes.clear();
+        assert_eq!(evaluate(&f)[2].status, Status::Fail);
+    }
+
+    #[test]
+    fn no_ready_node_fails() {
+        let mut f = facts();
+        f.nodes[0].ready = false;
+        assert_eq!(evaluate(&f)[1].status, Status::Fail);
+    }
+}

@@ -1,0 +1,9 @@
+//! `helm bigdata`: the helm plugin that installs, verifies and inspects the bigdata platform.
+//!
+//! Each concern has its own module; `main.rs` only parses the command line and maps errors to one
+//! clear message and an exit code.
+
+pub mod cli;
+pub mod cluster;
+pub mod doctor;
+pub mod quantity;
