@@ -5,5 +5,8 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod component;
 pub mod doctor;
+pub mod plan;
+pub mod profile;
 pub mod quantity;

@@ -1,0 +1,255 @@
+//! Profile values -> Plan: the Helm releases to install, their values, and the order between them.
+//! Pure: no cluster, no files, no helm. Everything here is unit-tested.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_yaml::{Mapping, Value};
+use thiserror::Error;
+
+use crate::component::Component;
+
+/// The platform name when the values do not set `global.platformName`.
+pub const DEFAULT_PLATFORM: &str = "bigdata";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("unknown component {key:?} in the values: expected one of {}", Component::ALL.map(|c| c.chart()).join(", "))]
+    UnknownComponent { key: String },
+    #[error("{component} needs {needs}: set {needs}.enabled=true, or disable {component}")]
+    MissingDependency {
+        component: Component,
+        needs: Component,
+    },
+    #[error("no component is enabled: set <component>.enabled=true for at least one of {}", Component::ALL.map(|c| c.chart()).join(", "))]
+    Empty,
+    #[error("{field} must be {expected}")]
+    BadValue {
+        field: String,
+        expected: &'static str,
+    },
+}
+
+/// One Helm release of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Release {
+    pub component: Component,
+    /// `<platform>-<chart>`, e.g. `bigdata-hdfs`.
+    pub name: String,
+    /// The chart's directory name under `charts/`.
+    pub chart: &'static str,
+    /// The components that must be healthy before this release is installed.
+    pub depends_on: Vec<Component>,
+    /// The chart's values: the component's section of the profile plus `global`.
+    pub values: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub platform: String,
+    /// In an order where every release comes after the ones it depends on.
+    pub releases: Vec<Release>,
+}
+
+impl Plan {
+    /// Builds the plan from merged profile values.
+    pub fn build(values: &Value) -> Result<Plan, PlanError> {
+        let root = values.as_mapping().cloned().unwrap_or_default();
+        for key in root.keys() {
+            let key = key.as_str().unwrap_or_default();
+            if key != "global" && Component::from_chart(key).is_none() {
+                return Err(PlanError::UnknownComponent {
+                    key: key.to_string(),
+                });
+            }
+        }
+        let global = root
+            .get("global")
+            .cloned()
+            .unwrap_or(Value::Mapping(Mapping::new()));
+        let platform = match global.get("platformName") {
+            None => DEFAULT_PLATFORM.to_string(),
+            Some(Value::String(name)) if is_dns_label(name) => name.clone(),
+            Some(_) => {
+                return Err(PlanError::BadValue {
+                    field: "global.platformName".into(),
+                    expected: "a DNS label: lowercase letters, digits and '-', at most 40 characters",
+                });
+            }
+        };
+        let mut enabled = BTreeSet::new();
+        for component in Component::ALL {
+            if is_enabled(&root, component)? {
+                enabled.insert(component);
+            }
+        }
+        if enabled.is_empty() {
+            return Err(PlanError::Empty);
+        }
+        let mut releases = Vec::new();
+        // Component::ALL is already in dependency order (every component after its dependencies).
+        for component in Component::ALL.into_iter().filter(|c| enabled.contains(c)) {
+            for needs in component.depends_on() {
+                if !enabled.contains(needs) {
+                    return Err(PlanError::MissingDependency {
+                        component,
+                        needs: *needs,
+                    });
+                }
+            }
+            releases.push(Release {
+                component,
+                name: format!("{platform}-{}", component.chart()),
+                chart: component.chart(),
+                depends_on: component.depends_on().to_vec(),
+                values: release_values(&root, component, &global),
+            });
+        }
+        Ok(Plan { platform, releases })
+    }
+
+    /// The releases in waves: every release of a wave depends only on releases of earlier waves, so
+    /// a wave's releases can be installed at the same time.
+    pub fn waves(&self) -> Vec<Vec<Component>> {
+        let mut waves: Vec<Vec<Component>> = Vec::new();
+        let mut done = BTreeSet::new();
+        let mut left: Vec<Component> = self.releases.iter().map(|r| r.component).collect();
+        while !left.is_empty() {
+            let (ready, blocked): (Vec<_>, Vec<_>) = left
+                .into_iter()
+                .partition(|c| c.depends_on().iter().all(|d| done.contains(d)));
+            done.extend(ready.iter().copied());
+            waves.push(ready);
+            left = blocked;
+        }
+        waves
+    }
+
+    /// Every release that depends, directly or not, on `component`.
+    pub fn dependents_of(&self, component: Component) -> Vec<Component> {
+        let mut found = BTreeSet::from([component]);
+        for release in &self.releases {
+            if release.depends_on.iter().any(|d| found.contains(d)) {
+                found.insert(release.component);
+            }
+        }
+        found.remove(&component);
+        found.into_iter().collect()
+    }
+
+    pub fn release(&self, component: Component) -> Option<&Release> {
+        self.releases.iter().find(|r| r.component == component)
+    }
+}
+
+fn is_enabled(root: &Mapping, component: Component) -> Result<bool, PlanError> {
+    match root.get(component.chart()).and_then(|v| v.get("enabled")) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(PlanError::BadValue {
+            field: format!("{}.enabled", component.chart()),
+            expected: "true or false",
+        }),
+    }
+}
+
+fn release_values(root: &Mapping, component: Component, global: &Value) -> Value {
+    let mut values = match root.get(component.chart()) {
+        Some(Value::Mapping(m)) => m.clone(),
+        _ => Mapping::new(),
+    };
+    values.remove("enabled");
+    values.insert("global".into(), global.clone());
+    Value::Mapping(values)
+}
+
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(yaml: &str) -> Value {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    const FULL: &str = "
+global: {storageClass: fast}
+mysql: {enabled: true}
+hdfs: {enabled: true, datanode: {replicas: 3}}
+hive-metastore: {enabled: true}
+spark: {enabled: true}
+kafka: {enabled: true}
+";
+
+    #[test]
+    fn the_full_profile_installs_in_three_waves() {
+        let plan = Plan::build(&values(FULL)).unwrap();
+        use Component::*;
+        assert_eq!(
+            plan.waves(),
+            vec![vec![Mysql, Hdfs, Kafka], vec![HiveMetastore], vec![Spark]]
+        );
+        assert_eq!(plan.release(Hdfs).unwrap().name, "bigdata-hdfs");
+    }
+
+    #[test]
+    fn each_release_gets_its_section_and_global_without_enabled() {
+        let plan = Plan::build(&values(FULL)).unwrap();
+        let hdfs = &plan.release(Component::Hdfs).unwrap().values;
+        assert_eq!(hdfs["datanode"]["replicas"], Value::from(3));
+        assert_eq!(hdfs["global"]["storageClass"], Value::from("fast"));
+        assert!(hdfs.get("enabled").is_none());
+    }
+
+    #[test]
+    fn a_failure_blocks_exactly_its_dependents() {
+        let plan = Plan::build(&values(FULL)).unwrap();
+        use Component::*;
+        assert_eq!(plan.dependents_of(Mysql), vec![HiveMetastore, Spark]);
+        assert_eq!(plan.dependents_of(Hdfs), vec![HiveMetastore, Spark]);
+        assert!(plan.dependents_of(Kafka).is_empty());
+    }
+
+    #[test]
+    fn the_platform_name_prefixes_every_release() {
+        let plan = Plan::build(&values(
+            "global: {platformName: lake}\nkafka: {enabled: true}",
+        ))
+        .unwrap();
+        assert_eq!(plan.platform, "lake");
+        assert_eq!(plan.releases[0].name, "lake-kafka");
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_the_fix() {
+        let cases = [
+            ("kafak: {enabled: true}", "unknown component \"kafak\""),
+            (
+                "spark: {enabled: true}\nhdfs: {enabled: true}",
+                "spark needs hive-metastore: set hive-metastore.enabled=true",
+            ),
+            ("mysql: {enabled: false}", "no component is enabled"),
+            (
+                "mysql: {enabled: yes please}",
+                "mysql.enabled must be true or false",
+            ),
+            (
+                "global: {platformName: Big_Data}\nmysql: {enabled: true}",
+                "global.platformName must be a DNS label",
+            ),
+        ];
+        for (yaml, expected) in cases {
+            let error = Plan::build(&values(yaml)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{yaml}: {error}");
+        }
+    }
+}
