@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cluster;
 pub mod component;
 pub mod doctor;
+pub mod health;
 pub mod plan;
 pub mod profile;
 pub mod quantity;

@@ -1,0 +1,273 @@
+//! Waiting for a release's workloads to be ready, with watches (never sleep loops), and explaining
+//! per pod why when they are not.
+
+use std::time::Duration;
+
+use futures::future::try_join_all;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{ListParams, LogParams};
+use kube::runtime::wait::await_condition;
+use kube::{Api, Client};
+use serde::Serialize;
+
+use super::reason::{Reason, diagnose};
+
+/// The label every chart puts on its objects: the Helm release that owns them.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+/// How many log lines of a crashing container to show.
+const LOG_TAIL_LINES: i64 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("failed to list the workloads of release {release}: {source}")]
+    List {
+        release: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("failed to watch {kind} {name}: {source}")]
+    Watch {
+        kind: &'static str,
+        name: String,
+        #[source]
+        source: kube::runtime::wait::Error,
+    },
+}
+
+/// What kind of workload, and so what "ready" means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    Job,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workload {
+    pub kind: WorkloadKind,
+    pub name: String,
+}
+
+/// A pod that is not ready, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PodProblem {
+    pub pod: String,
+    pub reason: Reason,
+    /// The last log lines of the failing container, when the cluster has them.
+    pub log_tail: Vec<String>,
+}
+
+/// The outcome of waiting for one release.
+#[derive(Debug, Clone, Serialize)]
+pub enum Readiness {
+    Ready,
+    /// Not ready in time, or a Job failed: the pods that are not ready and why.
+    NotReady {
+        waited: Duration,
+        problems: Vec<PodProblem>,
+    },
+}
+
+/// The Deployments, StatefulSets and Jobs of `release` in `namespace` (Helm hook Jobs are included
+/// only while they exist).
+pub async fn workloads(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Vec<Workload>, WaitError> {
+    let params = ListParams::default().labels(&format!("{INSTANCE_LABEL}={release}"));
+    let list_error = |source| WaitError::List {
+        release: release.to_string(),
+        source,
+    };
+    let mut found = Vec::new();
+    for d in Api::<Deployment>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await
+        .map_err(list_error)?
+    {
+        found.push(Workload {
+            kind: WorkloadKind::Deployment,
+            name: d.metadata.name.unwrap_or_default(),
+        });
+    }
+    for s in Api::<StatefulSet>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await
+        .map_err(list_error)?
+    {
+        found.push(Workload {
+            kind: WorkloadKind::StatefulSet,
+            name: s.metadata.name.unwrap_or_default(),
+        });
+    }
+    for j in Api::<Job>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await
+        .map_err(list_error)?
+    {
+        found.push(Workload {
+            kind: WorkloadKind::Job,
+            name: j.metadata.name.unwrap_or_default(),
+        });
+    }
+    Ok(found)
+}
+
+/// Waits until every workload of `release` is ready (Jobs: complete), at most `timeout`.
+pub async fn wait_ready(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+    timeout: Duration,
+) -> Result<Readiness, WaitError> {
+    let started = tokio::time::Instant::now();
+    let workloads = workloads(client, namespace, release).await?;
+    let waits = workloads.iter().map(|w| wait_one(client, namespace, w));
+    let outcome = tokio::time::timeout(timeout, try_join_all(waits)).await;
+    match outcome {
+        Ok(Ok(results)) if results.iter().all(|ok| *ok) => Ok(Readiness::Ready),
+        Ok(Err(error)) => Err(error),
+        // A Job failed, or the time is up: find out why.
+        Ok(Ok(_)) | Err(_) => Ok(Readiness::NotReady {
+            waited: started.elapsed(),
+            problems: problems(client, namespace, release).await?,
+        }),
+    }
+}
+
+/// Waits for one workload; false when it can no longer become ready (a failed Job).
+async fn wait_one(
+    client: &Client,
+    namespace: &str,
+    workload: &Workload,
+) -> Result<bool, WaitError> {
+    let watch_error = |kind, source| WaitError::Watch {
+        kind,
+        name: workload.name.clone(),
+        source,
+    };
+    let name = workload.name.as_str();
+    match workload.kind {
+        WorkloadKind::Deployment => {
+            let api = Api::<Deployment>::namespaced(client.clone(), namespace);
+            await_condition(api, name, deployment_ready)
+                .await
+                .map_err(|e| watch_error("deployment", e))?;
+            Ok(true)
+        }
+        WorkloadKind::StatefulSet => {
+            let api = Api::<StatefulSet>::namespaced(client.clone(), namespace);
+            await_condition(api, name, statefulset_ready)
+                .await
+                .map_err(|e| watch_error("statefulset", e))?;
+            Ok(true)
+        }
+        WorkloadKind::Job => {
+            let api = Api::<Job>::namespaced(client.clone(), namespace);
+            let job = await_condition(api, name, job_finished)
+                .await
+                .map_err(|e| watch_error("job", e))?;
+            // A Job deleted while we waited (a hook with a delete policy) has done its work.
+            Ok(job.is_none_or(|j| job_condition(&j, "Complete")))
+        }
+    }
+}
+
+/// Ready: the controller saw the latest spec and every replica is updated and ready.
+pub fn deployment_ready(d: Option<&Deployment>) -> bool {
+    let Some(d) = d else { return false };
+    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let Some(s) = d.status.as_ref() else {
+        return false;
+    };
+    s.observed_generation >= d.metadata.generation
+        && s.updated_replicas.unwrap_or(0) >= wanted
+        && s.ready_replicas.unwrap_or(0) >= wanted
+        && s.replicas.unwrap_or(0) == wanted
+}
+
+pub fn statefulset_ready(s: Option<&StatefulSet>) -> bool {
+    let Some(s) = s else { return false };
+    let wanted = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let Some(status) = s.status.as_ref() else {
+        return false;
+    };
+    status.observed_generation >= s.metadata.generation
+        && status.ready_replicas.unwrap_or(0) >= wanted
+        && status.updated_replicas.unwrap_or(0) >= wanted
+}
+
+fn job_finished(j: Option<&Job>) -> bool {
+    j.is_none_or(|j| job_condition(j, "Complete") || job_condition(j, "Failed"))
+}
+
+fn job_condition(job: &Job, kind: &str) -> bool {
+    job.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == kind && c.status == "True"))
+}
+
+/// Every pod of the release that is not ready, with its reason, events and log tail.
+pub async fn problems(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Vec<PodProblem>, WaitError> {
+    let pods = Api::<Pod>::namespaced(client.clone(), namespace);
+    let list_error = |source| WaitError::List {
+        release: release.to_string(),
+        source,
+    };
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("{INSTANCE_LABEL}={release}")))
+        .await
+        .map_err(list_error)?;
+    let events = Api::<Event>::namespaced(client.clone(), namespace);
+    let mut found = Vec::new();
+    for pod in listed {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let pod_events = events
+            .list(&ListParams::default().fields(&format!(
+                "involvedObject.kind=Pod,involvedObject.name={name}"
+            )))
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
+        if let Some(reason) = diagnose(&pod, &pod_events) {
+            let log_tail = match &reason {
+                Reason::CrashLoop { container, .. } => {
+                    log_tail(&pods, &name, container, true).await
+                }
+                Reason::Failed { .. } | Reason::NotReady { .. } => {
+                    log_tail(&pods, &name, "", false).await
+                }
+                _ => Vec::new(),
+            };
+            found.push(PodProblem {
+                pod: name,
+                reason,
+                log_tail,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The last lines of a container's log (of its previous run when it crashed); empty when the cluster
+/// has no log (simulated nodes) or the container never ran.
+async fn log_tail(pods: &Api<Pod>, pod: &str, container: &str, previous: bool) -> Vec<String> {
+    let params = LogParams {
+        container: (!container.is_empty()).then(|| container.to_string()),
+        previous,
+        tail_lines: Some(LOG_TAIL_LINES),
+        ..LogParams::default()
+    };
+    match pods.logs(pod, &params).await {
+        Ok(text) => text.lines().map(String::from).collect(),
+        Err(_) => Vec::new(),
+    }
+}
