@@ -1,6 +1,9 @@
 //! Commands and flags only: no behaviour lives here.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Install, verify and inspect the bigdata platform (MySQL, HDFS, Hive metastore, Spark, Kafka).
 #[derive(Debug, Parser)]
@@ -12,16 +15,149 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the cluster before installing: reachable, Kubernetes version, nodes, a default StorageClass.
-    Doctor {
-        /// Output format.
+    /// Install or upgrade the platform from a profile: one Helm release per component, in dependency
+    /// order, independent ones at the same time, each waited for until healthy.
+    Install(InstallArgs),
+    /// Print the plan of a profile: the releases, their order and the resources they request.
+    Plan {
+        #[command(flatten)]
+        profile: ProfileArgs,
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Check the cluster before installing: reachable, Kubernetes version, nodes, a default
+    /// StorageClass, and (with --profile) whether the profile's requests fit.
+    Doctor {
+        /// Also check that this profile fits the cluster.
+        #[arg(long)]
+        profile: Option<String>,
+        #[command(flatten)]
+        location: LocationArgs,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// Show each component: its release, chart version, readiness and endpoints.
+    Status {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// Uninstall the platform in reverse dependency order. PersistentVolumeClaims and Secrets are kept
+    /// unless --purge.
+    Uninstall {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Also delete the PersistentVolumeClaims (all data) and the kept Secrets (passwords).
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// How long to wait for each component to become healthy (e.g. 300s, 10m).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Print the plan and validate every release's values against its chart, but change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How many releases may be installed at the same time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
+}
+
+/// The profile and the user's values on top of it.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The profile: a file values/profiles/<NAME>.yaml (hdfs-hive-spark, kafka, full, small, ha, ...).
+    #[arg(long, short = 'p')]
+    pub profile: String,
+    /// A values file merged over the profile (repeatable; later ones win).
+    #[arg(long = "values", short = 'f')]
+    pub values: Vec<PathBuf>,
+    /// A value merged over the profile and files: key.path=value (repeatable, or comma-separated).
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub location: LocationArgs,
+}
+
+/// Where the namespace, charts and profiles are.
+#[derive(Debug, Args)]
+pub struct LocationArgs {
+    /// The namespace (helm passes its own --namespace as HELM_NAMESPACE).
+    #[arg(long, short = 'n', env = "HELM_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The directory of the charts; default: the `charts` directory beside the plugin.
+    #[arg(long, env = "BIGDATA_CHARTS_DIR")]
+    pub charts_dir: Option<PathBuf>,
+    /// The directory of the profiles; default: `values/profiles` beside the plugin.
+    #[arg(long, env = "BIGDATA_PROFILES_DIR")]
+    pub profiles_dir: Option<PathBuf>,
+}
+
+/// Which installed platform.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The platform name (the prefix of every release: <platform>-mysql, ...).
+    #[arg(long, default_value = crate::plan::DEFAULT_PLATFORM)]
+    pub platform: String,
+    #[command(flatten)]
+    pub location: LocationArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
     Json,
+    Yaml,
+}
+
+/// `90s`, `10m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: use e.g. 90s, 10m or 1h"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration: use e.g. 90s, 10m or 1h"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert!(
+            parse_duration("ten minutes")
+                .unwrap_err()
+                .contains("use e.g. 90s")
+        );
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

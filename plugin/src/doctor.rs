@@ -6,7 +6,11 @@ use kube::api::ListParams;
 use kube::{Api, Client};
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
+use crate::component::Component;
 use crate::quantity;
+use crate::resources::Requests;
 
 /// The oldest Kubernetes minor version the charts are tested against.
 pub const MIN_KUBERNETES_MINOR: u32 = 30;
@@ -209,9 +213,116 @@ fn storage_check(facts: &ClusterFacts) -> Check {
     }
 }
 
+/// Whether a profile's requests fit the Ready nodes: every component's largest pod must fit on the
+/// largest node, and all requests together in the nodes' total. Components are added in install
+/// order, so the first one past the total is the one that will not fit.
+pub fn fit(facts: &ClusterFacts, requests: &BTreeMap<Component, Requests>) -> Vec<Check> {
+    let ready: Vec<&NodeFacts> = facts.nodes.iter().filter(|n| n.ready).collect();
+    let node_cpu = ready
+        .iter()
+        .map(|n| n.allocatable_cpu_millis)
+        .max()
+        .unwrap_or(0);
+    let node_memory = ready
+        .iter()
+        .map(|n| n.allocatable_memory_bytes)
+        .max()
+        .unwrap_or(0);
+    let total_cpu: i64 = ready.iter().map(|n| n.allocatable_cpu_millis).sum();
+    let total_memory: i64 = ready.iter().map(|n| n.allocatable_memory_bytes).sum();
+    let mut checks = Vec::new();
+    let (mut cpu, mut memory) = (0, 0);
+    for (component, r) in requests {
+        cpu += r.cpu_millis;
+        memory += r.memory_bytes;
+        let problem = if r.largest_pod_cpu_millis > node_cpu
+            || r.largest_pod_memory_bytes > node_memory
+        {
+            Some(format!(
+                "a pod requests {} CPU / {} MiB but the largest Ready node has {} CPU / {} MiB: lower {component}'s resources.requests",
+                r.largest_pod_cpu_millis as f64 / 1000.0,
+                r.largest_pod_memory_bytes >> 20,
+                node_cpu as f64 / 1000.0,
+                node_memory >> 20
+            ))
+        } else if cpu > total_cpu || memory > total_memory {
+            Some(format!(
+                "with it the profile requests {} CPU / {} MiB but the Ready nodes have {} CPU / {} MiB: add nodes or choose a smaller profile (small)",
+                cpu as f64 / 1000.0,
+                memory >> 20,
+                total_cpu as f64 / 1000.0,
+                total_memory >> 20
+            ))
+        } else {
+            None
+        };
+        checks.push(Check {
+            name: fit_name(*component),
+            status: if problem.is_some() {
+                Status::Fail
+            } else {
+                Status::Pass
+            },
+            detail: problem.unwrap_or_else(|| format!("fits: {r}")),
+        });
+    }
+    checks
+}
+
+fn fit_name(component: Component) -> &'static str {
+    match component {
+        Component::Mysql => "fit: mysql",
+        Component::Hdfs => "fit: hdfs",
+        Component::HiveMetastore => "fit: hive-metastore",
+        Component::Spark => "fit: spark",
+        Component::Kafka => "fit: kafka",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn needs(cpu_millis: i64, memory_gib: i64, largest_cpu: i64) -> Requests {
+        Requests {
+            cpu_millis,
+            memory_bytes: memory_gib << 30,
+            largest_pod_cpu_millis: largest_cpu,
+            largest_pod_memory_bytes: 1 << 30,
+            ..Requests::default()
+        }
+    }
+
+    #[test]
+    fn fit_names_the_component_that_does_not_fit() {
+        let requests = BTreeMap::from([
+            (Component::Mysql, needs(1000, 2, 500)),
+            (Component::Hdfs, needs(2000, 8, 1000)),
+            (Component::Kafka, needs(1500, 4, 500)),
+        ]);
+        let checks = fit(&facts(), &requests);
+        assert_eq!(checks[0].status, Status::Pass);
+        // 1 + 2 + 1.5 = 4.5 CPU > 4: kafka, last in install order, is the one that does not fit
+        assert_eq!(checks[1].status, Status::Pass);
+        assert_eq!(checks[2].status, Status::Fail);
+        assert!(
+            checks[2].detail.contains("requests 4.5 CPU"),
+            "{}",
+            checks[2].detail
+        );
+    }
+
+    #[test]
+    fn fit_fails_a_pod_larger_than_any_node() {
+        let requests = BTreeMap::from([(Component::Spark, needs(6000, 2, 6000))]);
+        let check = &fit(&facts(), &requests)[0];
+        assert_eq!(check.status, Status::Fail);
+        assert!(
+            check.detail.contains("lower spark's resources.requests"),
+            "{}",
+            check.detail
+        );
+    }
 
     fn facts() -> ClusterFacts {
         ClusterFacts {

@@ -103,6 +103,26 @@ impl Helm {
             .map(drop)
     }
 
+    /// `helm template`: the manifests the release would have, validated against the chart's schema.
+    pub async fn template(
+        &self,
+        release: &str,
+        chart: &Path,
+        values: &Value,
+    ) -> Result<String, HelmError> {
+        let file = tempfile_with(release, values)?;
+        let chart = chart.to_string_lossy();
+        let values_path = file.path().to_string_lossy();
+        let action = format!("render release {release}");
+        let out = self
+            .run(
+                &action,
+                &["template", release, &chart, "--values", &values_path],
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The release's status, or None when there is no such release.
     pub async fn status(&self, release: &str) -> Result<Option<ReleaseStatus>, HelmError> {
         let action = format!("read the status of release {release}");

@@ -3,6 +3,7 @@
 //! Each concern has its own module; `main.rs` only parses the command line and maps errors to one
 //! clear message and an exit code.
 
+pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod component;
@@ -10,6 +11,10 @@ pub mod doctor;
 pub mod execute;
 pub mod health;
 pub mod helm;
+pub mod home;
+pub mod install;
+pub mod output;
 pub mod plan;
 pub mod profile;
 pub mod quantity;
+pub mod resources;

@@ -1,0 +1,388 @@
+//! The commands: each turns parsed flags into work and a printed result. `main.rs` only maps the
+//! result to an exit code.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
+use kube::api::{DeleteParams, ListParams};
+use kube::{Api, Client};
+use serde::Serialize;
+
+use crate::cli::{Cli, Command, InstallArgs, LocationArgs, OutputFormat, ProfileArgs, TargetArgs};
+use crate::component::Component;
+use crate::execute::Outcome;
+use crate::health::wait::INSTANCE_LABEL;
+use crate::helm::Helm;
+use crate::install::Installer;
+use crate::output::{Progress, describe};
+use crate::plan::Plan;
+use crate::resources::{Requests, requests_of};
+use crate::{cluster, doctor, home, profile};
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Install(args) => install(args).await,
+        Command::Plan { profile, output } => plan(profile, output).await,
+        Command::Doctor {
+            profile,
+            location,
+            output,
+        } => doctor(profile, location, output).await,
+        Command::Status { target, output } => status(target, output).await,
+        Command::Uninstall { target, purge } => uninstall(target, purge).await,
+    }
+}
+
+fn load_plan(args: &ProfileArgs) -> Result<Plan> {
+    let dir = home::profiles_dir(args.location.profiles_dir.as_deref())?;
+    let values = profile::load(&dir, &args.profile, &args.values, &args.set)?;
+    Plan::build(&values).with_context(|| format!("failed to plan profile {}", args.profile))
+}
+
+/// Each release's requests, from `helm template` (which also validates the values against the
+/// chart's schema).
+async fn requests_by_release(
+    plan: &Plan,
+    helm: &Helm,
+    location: &LocationArgs,
+) -> Result<BTreeMap<Component, Requests>> {
+    let charts = home::charts_dir(location.charts_dir.as_deref())?;
+    let mut found = BTreeMap::new();
+    for release in &plan.releases {
+        let manifests = helm
+            .template(&release.name, &charts.join(release.chart), &release.values)
+            .await?;
+        let requests = requests_of(&manifests)
+            .with_context(|| format!("failed to read the requests of {}", release.name))?;
+        found.insert(release.component, requests);
+    }
+    Ok(found)
+}
+
+#[derive(Serialize)]
+struct PlanView<'a> {
+    platform: &'a str,
+    namespace: &'a str,
+    waves: Vec<Vec<Component>>,
+    releases: Vec<ReleaseView<'a>>,
+    total: Requests,
+}
+
+#[derive(Serialize)]
+struct ReleaseView<'a> {
+    component: Component,
+    release: &'a str,
+    depends_on: &'a [Component],
+    requests: Requests,
+}
+
+async fn plan(args: ProfileArgs, output: OutputFormat) -> Result<ExitCode> {
+    let plan = load_plan(&args)?;
+    let helm = Helm::from_env(args.location.namespace.clone());
+    let requests = requests_by_release(&plan, &helm, &args.location).await?;
+    print_plan(&plan, &helm, &requests, output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_plan(
+    plan: &Plan,
+    helm: &Helm,
+    requests: &BTreeMap<Component, Requests>,
+    output: OutputFormat,
+) -> Result<()> {
+    let view = PlanView {
+        platform: &plan.platform,
+        namespace: helm.namespace(),
+        waves: plan.waves(),
+        releases: plan
+            .releases
+            .iter()
+            .map(|r| ReleaseView {
+                component: r.component,
+                release: &r.name,
+                depends_on: &r.depends_on,
+                requests: requests[&r.component],
+            })
+            .collect(),
+        total: requests
+            .values()
+            .copied()
+            .fold(Requests::default(), |a, b| a + b),
+    };
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&view)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&view)?),
+        OutputFormat::Table => {
+            println!("platform {} in namespace {}", view.platform, view.namespace);
+            for (i, wave) in view.waves.iter().enumerate() {
+                let names: Vec<String> = wave.iter().map(Component::to_string).collect();
+                println!("wave {}: {}", i + 1, names.join(", "));
+            }
+            println!(
+                "\n{:<16} {:<24} {:<28} REQUESTS",
+                "COMPONENT", "RELEASE", "AFTER"
+            );
+            for r in &view.releases {
+                let after: Vec<String> = r.depends_on.iter().map(Component::to_string).collect();
+                let after = if after.is_empty() {
+                    "-".to_string()
+                } else {
+                    after.join(", ")
+                };
+                println!(
+                    "{:<16} {:<24} {:<28} {}",
+                    r.component, r.release, after, r.requests
+                );
+            }
+            println!("{:<16} {:<24} {:<28} {}", "total", "", "", view.total);
+        }
+    }
+    Ok(())
+}
+
+async fn install(args: InstallArgs) -> Result<ExitCode> {
+    let plan = load_plan(&args.profile)?;
+    let helm = Helm::from_env(args.profile.location.namespace.clone());
+    if args.dry_run {
+        let requests = requests_by_release(&plan, &helm, &args.profile.location).await?;
+        print_plan(&plan, &helm, &requests, OutputFormat::Table)?;
+        println!("\ndry run: every release's values are valid for its chart; nothing was changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = cluster::client().await?;
+    client.apiserver_version().await.context(
+        "failed to reach the Kubernetes API server (is the cluster up and KUBECONFIG right?)",
+    )?;
+    let installer = Installer {
+        charts_dir: home::charts_dir(args.profile.location.charts_dir.as_deref())?,
+        helm,
+        client,
+        timeout: args.timeout,
+    };
+    eprintln!(
+        "installing profile {} as platform {} in namespace {}",
+        args.profile.profile,
+        plan.platform,
+        installer.helm.namespace()
+    );
+    let outcomes = installer
+        .run(&plan, usize::from(args.concurrency), &Progress::new())
+        .await;
+    report_install(&outcomes)
+}
+
+fn report_install(outcomes: &BTreeMap<Component, Outcome>) -> Result<ExitCode> {
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Failed { .. }))
+        .map(|(c, _)| c.to_string())
+        .collect();
+    let blocked: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Blocked { .. }))
+        .map(|(c, _)| c.to_string())
+        .collect();
+    if failed.is_empty() {
+        eprintln!("all {} components are healthy", outcomes.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!();
+    for (component, outcome) in outcomes.iter().filter(|(_, o)| !o.is_success()) {
+        eprintln!("{component}: {}", describe(outcome));
+    }
+    let mut message = format!("failed to install {}", failed.join(", "));
+    if !blocked.is_empty() {
+        message.push_str(&format!(
+            "; not started because of it: {}",
+            blocked.join(", ")
+        ));
+    }
+    bail!(message)
+}
+
+async fn doctor(
+    profile: Option<String>,
+    location: LocationArgs,
+    output: OutputFormat,
+) -> Result<ExitCode> {
+    let client = cluster::client().await?;
+    let facts = doctor::gather(&client).await?;
+    let mut checks = doctor::evaluate(&facts);
+    if let Some(name) = profile {
+        let args = ProfileArgs {
+            profile: name,
+            values: vec![],
+            set: vec![],
+            location,
+        };
+        let plan = load_plan(&args)?;
+        let helm = Helm::from_env(args.location.namespace.clone());
+        let requests = requests_by_release(&plan, &helm, &args.location).await?;
+        checks.extend(doctor::fit(&facts, &requests));
+    }
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&checks)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&checks)?),
+        OutputFormat::Table => {
+            println!("{:<24} {:<6} DETAIL", "CHECK", "RESULT");
+            for check in &checks {
+                let status = format!("{:?}", check.status).to_lowercase();
+                println!("{:<24} {:<6} {}", check.name, status, check.detail);
+            }
+        }
+    }
+    let failed = checks.iter().any(|c| c.status == doctor::Status::Fail);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Serialize)]
+struct ComponentStatus {
+    component: Component,
+    release: String,
+    installed: bool,
+    revision: Option<u32>,
+    helm_status: Option<String>,
+    ready: String,
+    endpoints: Vec<String>,
+}
+
+async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
+    let helm = Helm::from_env(target.location.namespace.clone());
+    let client = cluster::client().await?;
+    let ns = helm.namespace().to_string();
+    let mut rows = Vec::new();
+    for component in Component::ALL {
+        let release = format!("{}-{}", target.platform, component.chart());
+        let status = helm.status(&release).await?;
+        let (ready, endpoints) = if status.is_some() {
+            (
+                readiness(&client, &ns, &release).await?,
+                endpoints(&client, &ns, &release).await?,
+            )
+        } else {
+            ("-".to_string(), Vec::new())
+        };
+        rows.push(ComponentStatus {
+            component,
+            installed: status.is_some(),
+            revision: status.as_ref().map(|s| s.version),
+            helm_status: status.map(|s| s.info.status),
+            release,
+            ready,
+            endpoints,
+        });
+    }
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&rows)?),
+        OutputFormat::Table => {
+            println!(
+                "{:<16} {:<24} {:<10} {:<9} {:<10} ENDPOINTS",
+                "COMPONENT", "RELEASE", "STATUS", "REVISION", "READY"
+            );
+            for r in &rows {
+                println!(
+                    "{:<16} {:<24} {:<10} {:<9} {:<10} {}",
+                    r.component,
+                    r.release,
+                    r.helm_status.as_deref().unwrap_or("absent"),
+                    r.revision
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.ready,
+                    r.endpoints.join(" ")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn by_release(release: &str) -> ListParams {
+    ListParams::default().labels(&format!("{INSTANCE_LABEL}={release}"))
+}
+
+/// Ready pods over wanted pods, summed over the release's Deployments and StatefulSets.
+async fn readiness(client: &Client, ns: &str, release: &str) -> Result<String> {
+    let mut ready = 0;
+    let mut wanted = 0;
+    for d in Api::<Deployment>::namespaced(client.clone(), ns)
+        .list(&by_release(release))
+        .await?
+    {
+        wanted += d.spec.and_then(|s| s.replicas).unwrap_or(1);
+        ready += d.status.and_then(|s| s.ready_replicas).unwrap_or(0);
+    }
+    for s in Api::<StatefulSet>::namespaced(client.clone(), ns)
+        .list(&by_release(release))
+        .await?
+    {
+        wanted += s.spec.and_then(|s| s.replicas).unwrap_or(1);
+        ready += s.status.and_then(|s| s.ready_replicas).unwrap_or(0);
+    }
+    Ok(format!("{ready}/{wanted}"))
+}
+
+/// `service.namespace.svc:port` of the release's Services that have a cluster IP.
+async fn endpoints(client: &Client, ns: &str, release: &str) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for svc in Api::<Service>::namespaced(client.clone(), ns)
+        .list(&by_release(release))
+        .await?
+    {
+        let name = svc.metadata.name.unwrap_or_default();
+        let Some(spec) = svc.spec else { continue };
+        if spec.cluster_ip.as_deref() == Some("None") {
+            continue;
+        }
+        for port in spec.ports.unwrap_or_default() {
+            found.push(format!("{name}.{ns}.svc:{}", port.port));
+        }
+    }
+    Ok(found)
+}
+
+async fn uninstall(target: TargetArgs, purge: bool) -> Result<ExitCode> {
+    let helm = Helm::from_env(target.location.namespace.clone());
+    let client = cluster::client().await?;
+    let ns = helm.namespace().to_string();
+    // Reverse dependency order: what depends on others goes first.
+    for component in Component::ALL.into_iter().rev() {
+        let release = format!("{}-{}", target.platform, component.chart());
+        let removed = helm.uninstall(&release).await?;
+        if removed {
+            eprintln!("uninstalled {release}");
+        }
+        if purge {
+            let params = by_release(&release);
+            let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &ns);
+            let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
+            let deleted_claims = claims
+                .delete_collection(&DeleteParams::default(), &params)
+                .await?;
+            let deleted_secrets = secrets
+                .delete_collection(&DeleteParams::default(), &params)
+                .await?;
+            let n_claims = deleted_claims.left().map(|l| l.items.len()).unwrap_or(0);
+            let n_secrets = deleted_secrets.left().map(|l| l.items.len()).unwrap_or(0);
+            if n_claims + n_secrets > 0 {
+                eprintln!(
+                    "purged {release}: {n_claims} PersistentVolumeClaims, {n_secrets} Secrets"
+                );
+            }
+        }
+    }
+    if !purge {
+        eprintln!(
+            "PersistentVolumeClaims and kept Secrets remain; `helm bigdata uninstall --purge` deletes them"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

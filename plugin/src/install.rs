@@ -1,0 +1,99 @@
+//! `helm bigdata install`: run the plan with helm, wait for each release with watches, and resume
+//! safely (a release already deployed with the same values is left alone).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::Client;
+
+use crate::component::Component;
+use crate::execute::{Outcome, Progress as Step, execute};
+use crate::health::wait::{Readiness, wait_ready};
+use crate::helm::Helm;
+use crate::output::Progress;
+use crate::plan::{Plan, Release};
+
+pub struct Installer {
+    pub helm: Helm,
+    pub client: Client,
+    pub charts_dir: PathBuf,
+    pub timeout: Duration,
+}
+
+impl Installer {
+    /// Installs every release of the plan; returns each component's outcome.
+    pub async fn run(
+        self,
+        plan: &Plan,
+        concurrency: usize,
+        progress: &Progress,
+    ) -> BTreeMap<Component, Outcome> {
+        let this = Arc::new(self);
+        execute(
+            plan,
+            concurrency,
+            |release| {
+                let this = this.clone();
+                async move { this.install_one(release).await }
+            },
+            |step| match step {
+                Step::Started(c) => {
+                    progress.started(c, &format!("installing {}-{}", plan.platform, c.chart()))
+                }
+                Step::Finished(c, outcome) => progress.finished(c, &outcome),
+            },
+        )
+        .await
+    }
+
+    async fn install_one(&self, release: Release) -> Outcome {
+        let started = Instant::now();
+        let unchanged = match self.is_deployed_with_same_values(&release).await {
+            Ok(same) => same,
+            Err(error) => return failed(error.to_string()),
+        };
+        if !unchanged {
+            let chart = self.charts_dir.join(release.chart);
+            if let Err(error) = self
+                .helm
+                .upgrade_install(&release.name, &chart, &release.values, self.timeout)
+                .await
+            {
+                return failed(error.to_string());
+            }
+        }
+        let left = self.timeout.saturating_sub(started.elapsed());
+        match wait_ready(&self.client, self.helm.namespace(), &release.name, left).await {
+            Ok(Readiness::Ready) if unchanged => Outcome::Unchanged {
+                seconds: started.elapsed().as_secs_f64(),
+            },
+            Ok(Readiness::Ready) => Outcome::installed_in(started.elapsed()),
+            Ok(Readiness::NotReady { waited, problems }) => Outcome::Failed {
+                error: format!("not healthy after {}s", waited.as_secs()),
+                problems,
+            },
+            Err(error) => failed(error.to_string()),
+        }
+    }
+
+    async fn is_deployed_with_same_values(
+        &self,
+        release: &Release,
+    ) -> Result<bool, crate::helm::HelmError> {
+        match self.helm.status(&release.name).await? {
+            Some(status) if status.info.status == "deployed" => {
+                Ok(self.helm.user_values(&release.name).await? == release.values)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+fn failed(error: String) -> Outcome {
+    Outcome::Failed {
+        error,
+        problems: Vec::new(),
+    }
+}
