@@ -1,0 +1,245 @@
+{{/* Common names, labels and configuration helpers of the kafka chart. */}}
+
+{{/* <platform>-kafka: the prefix of every resource name, whatever the release is called. */}}
+{{- define "kafka.fullname" -}}
+{{- printf "%s-kafka" (.Values.global.platformName | default "bigdata") | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kafka.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kafka.selectorLabels" -}}
+app.kubernetes.io/name: kafka
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Usage: include "kafka.labels" (dict "ctx" . "component" "broker") */}}
+{{- define "kafka.labels" -}}
+{{ include "kafka.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: bigdata
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+helm.sh/chart: {{ include "kafka.chart" .ctx }}
+{{- end -}}
+
+{{- define "kafka.componentSelector" -}}
+{{ include "kafka.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "kafka.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- end -}}
+
+{{/* Service names and addresses */}}
+{{- define "kafka.bootstrap" -}}{{ include "kafka.fullname" . }}-bootstrap{{- end -}}
+{{- define "kafka.bootstrapServers" -}}{{ include "kafka.bootstrap" . }}:9092{{- end -}}
+{{- define "kafka.controller.headless" -}}{{ include "kafka.fullname" . }}-controller-headless{{- end -}}
+{{- define "kafka.broker.headless" -}}{{ include "kafka.fullname" . }}-broker-headless{{- end -}}
+{{- define "kafka.clusterIdConfigMap" -}}{{ include "kafka.fullname" . }}-cluster-id{{- end -}}
+
+{{/* Usage: include "kafka.podFqdn" (dict "ctx" . "pool" "broker" "i" 0) */}}
+{{- define "kafka.podFqdn" -}}
+{{- $svc := ternary (include "kafka.controller.headless" .ctx) (include "kafka.broker.headless" .ctx) (eq .pool "controller") -}}
+{{- printf "%s-%s-%d.%s.%s.svc.%s" (include "kafka.fullname" .ctx) .pool (int .i) $svc .ctx.Release.Namespace .ctx.Values.clusterDomain -}}
+{{- end -}}
+
+{{/* controller.quorum.voters: <id>@<host>:9093,... */}}
+{{- define "kafka.quorumVoters" -}}
+{{- $c := .Values.nodePools.controllers -}}
+{{- $v := list -}}
+{{- range $i := until (int $c.replicas) -}}
+{{- $v = append $v (printf "%d@%s:9093" (add (int $c.nodeIdOffset) $i) (include "kafka.podFqdn" (dict "ctx" $ "pool" "controller" "i" $i))) -}}
+{{- end -}}
+{{- join "," $v -}}
+{{- end -}}
+
+{{/* Replication defaults */}}
+{{- define "kafka.replicationFactor" -}}
+{{- if kindIs "invalid" .Values.defaultReplicationFactor -}}
+{{- min 3 (int .Values.nodePools.brokers.replicas) -}}
+{{- else -}}
+{{- int .Values.defaultReplicationFactor -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kafka.minInsyncReplicas" -}}
+{{- if kindIs "invalid" .Values.minInsyncReplicas -}}
+{{- ternary 2 1 (ge (int (include "kafka.replicationFactor" .)) 3) -}}
+{{- else -}}
+{{- int .Values.minInsyncReplicas -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A value as text; whole numbers parsed by YAML as float64 print without an exponent. */}}
+{{- define "kafka.scalar" -}}
+{{- if and (kindIs "float64" .) (eq (. | float64) (. | int64 | float64)) -}}
+{{- . | int64 -}}
+{{- else -}}
+{{- . | toString -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Shell single-quoting */}}
+{{- define "kafka.sq" -}}
+'{{ . | replace "'" "'\\''" }}'
+{{- end -}}
+
+{{/* Cluster-wide topic defaults (both roles: in KRaft the controllers apply defaults of CreateTopics). */}}
+{{- define "kafka.clusterDefaults" -}}
+{{- $rf := int (include "kafka.replicationFactor" .) -}}
+{{- $p := dict -}}
+{{- $_ := set $p "default.replication.factor" $rf -}}
+{{- $_ := set $p "min.insync.replicas" (include "kafka.minInsyncReplicas" .) -}}
+{{- $_ := set $p "offsets.topic.replication.factor" $rf -}}
+{{- $_ := set $p "transaction.state.log.replication.factor" $rf -}}
+{{- $_ := set $p "transaction.state.log.min.isr" (min 2 $rf) -}}
+{{- $_ := set $p "share.coordinator.state.topic.replication.factor" $rf -}}
+{{- $_ := set $p "share.coordinator.state.topic.min.isr" (min 2 $rf) -}}
+{{- $_ := set $p "num.partitions" .Values.numPartitions -}}
+{{- $_ := set $p "auto.create.topics.enable" .Values.autoCreateTopics -}}
+{{- $_ := set $p "log.retention.hours" .Values.logRetentionHours -}}
+{{- toYaml $p -}}
+{{- end -}}
+
+{{/* server-<i>.properties of one pod. Usage: include "kafka.serverProperties" (dict "ctx" . "pool" "broker" "i" 0) */}}
+{{- define "kafka.serverProperties" -}}
+{{- $ctx := .ctx -}}
+{{- $v := $ctx.Values -}}
+{{- $isController := eq .pool "controller" -}}
+{{- $poolValues := ternary $v.nodePools.controllers $v.nodePools.brokers $isController -}}
+{{- $nodeId := add (int $poolValues.nodeIdOffset) .i -}}
+{{- $fqdn := include "kafka.podFqdn" (dict "ctx" $ctx "pool" .pool "i" .i) -}}
+{{- $ext := $v.listeners.external -}}
+{{- $p := dict -}}
+{{- $_ := set $p "node.id" $nodeId -}}
+{{- $_ := set $p "controller.quorum.voters" (include "kafka.quorumVoters" $ctx) -}}
+{{- $_ := set $p "controller.listener.names" "CONTROLLER" -}}
+{{- $_ := set $p "log.dirs" "/var/lib/kafka/data/logs" -}}
+{{- if $isController -}}
+{{- $_ := set $p "process.roles" "controller" -}}
+{{- $_ := set $p "listeners" "CONTROLLER://0.0.0.0:9093" -}}
+{{- $_ := set $p "advertised.listeners" (printf "CONTROLLER://%s:9093" $fqdn) -}}
+{{- $_ := set $p "listener.security.protocol.map" "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT" -}}
+{{- else -}}
+{{- $_ := set $p "process.roles" "broker" -}}
+{{- $_ := set $p "inter.broker.listener.name" "INTERNAL" -}}
+{{- if $ext.enabled -}}
+{{- $extHost := "" -}}
+{{- $extPort := 9094 -}}
+{{- if eq $ext.type "NodePort" -}}
+{{- $extHost = $ext.advertisedHost -}}
+{{- $extPort = add (int $ext.nodePortBase) .i -}}
+{{- else -}}
+{{- $extHost = index $ext.advertisedHosts .i -}}
+{{- end -}}
+{{- $_ := set $p "listeners" "INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:9094" -}}
+{{- $_ := set $p "advertised.listeners" (printf "INTERNAL://%s:9092,EXTERNAL://%s:%d" $fqdn $extHost (int $extPort)) -}}
+{{- $_ := set $p "listener.security.protocol.map" "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT" -}}
+{{- else -}}
+{{- $_ := set $p "listeners" "INTERNAL://0.0.0.0:9092" -}}
+{{- $_ := set $p "advertised.listeners" (printf "INTERNAL://%s:9092" $fqdn) -}}
+{{- $_ := set $p "listener.security.protocol.map" "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT" -}}
+{{- end -}}
+{{- $_ := set $p "group.initial.rebalance.delay.ms" 3000 -}}
+{{- end -}}
+{{- $p = merge (fromYaml (include "kafka.clusterDefaults" $ctx)) $p -}}
+{{- range $k, $val := $v.config -}}
+{{- $_ := set $p $k $val -}}
+{{- end -}}
+{{- range $k, $val := $poolValues.config -}}
+{{- $_ := set $p $k $val -}}
+{{- end -}}
+# server.properties of {{ .pool }} node.id={{ $nodeId }} (pod {{ include "kafka.fullname" $ctx }}-{{ .pool }}-{{ .i }}), rendered by the bigdata kafka chart.
+{{- range $k := keys $p | sortAlpha }}
+{{ $k }}={{ include "kafka.scalar" (index $p $k) }}
+{{- end }}
+{{- end -}}
+
+{{/* Checks across values that the schema cannot express. */}}
+{{- define "kafka.validate" -}}
+{{- $c := .Values.nodePools.controllers -}}
+{{- $b := .Values.nodePools.brokers -}}
+{{- $cLo := int $c.nodeIdOffset -}}{{- $cHi := add $cLo (int $c.replicas) -}}
+{{- $bLo := int $b.nodeIdOffset -}}{{- $bHi := add $bLo (int $b.replicas) -}}
+{{- if and (lt $cLo $bHi) (lt $bLo $cHi) -}}
+{{- fail (printf "nodePools: controller node ids [%d..%d) and broker node ids [%d..%d) overlap; change nodePools.brokers.nodeIdOffset or nodePools.controllers.nodeIdOffset" $cLo $cHi $bLo $bHi) -}}
+{{- end -}}
+{{- $rf := int (include "kafka.replicationFactor" .) -}}
+{{- if gt $rf (int $b.replicas) -}}
+{{- fail (printf "defaultReplicationFactor (%d) must not exceed nodePools.brokers.replicas (%d)" $rf (int $b.replicas)) -}}
+{{- end -}}
+{{- if gt (int (include "kafka.minInsyncReplicas" .)) $rf -}}
+{{- fail (printf "minInsyncReplicas (%s) must not exceed the replication factor (%d)" (include "kafka.minInsyncReplicas" .) $rf) -}}
+{{- end -}}
+{{- $names := dict -}}
+{{- range $i, $t := .Values.topics -}}
+{{- if hasKey $names $t.name -}}
+{{- fail (printf "topics[%d].name: topic %q is declared twice" $i $t.name) -}}
+{{- end -}}
+{{- $_ := set $names $t.name true -}}
+{{- if and (not (kindIs "invalid" $t.replicas)) (hasKey $t "replicas") -}}
+{{- if gt (int $t.replicas) (int $b.replicas) -}}
+{{- fail (printf "topics[%d].replicas (%d) for topic %q must not exceed nodePools.brokers.replicas (%d)" $i (int $t.replicas) $t.name (int $b.replicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $ext := .Values.listeners.external -}}
+{{- if $ext.enabled -}}
+{{- if and (eq $ext.type "NodePort") (not $ext.advertisedHost) -}}
+{{- fail "listeners.external.advertisedHost must be set when listeners.external.enabled=true and type=NodePort (a node's host name or IP that clients reach)" -}}
+{{- end -}}
+{{- if and (eq $ext.type "LoadBalancer") (lt (len $ext.advertisedHosts) (int $b.replicas)) -}}
+{{- fail (printf "listeners.external.advertisedHosts needs one host per broker (%d) when listeners.external.type=LoadBalancer" (int $b.replicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.strimzi.enabled (not (.Capabilities.APIVersions.Has "kafka.strimzi.io/v1beta2/Kafka")) -}}
+{{- fail "strimzi.enabled=true but this cluster has no Strimzi CRDs (kafka.strimzi.io/v1beta2 Kafka). Install the Strimzi operator first (e.g. helm install strimzi oci://quay.io/strimzi-helm/strimzi-kafka-operator), or set strimzi.enabled=false to run Kafka from this chart's own StatefulSets. (helm template: pass --api-versions kafka.strimzi.io/v1beta2/Kafka)" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kafka.podAnnotations" -}}
+{{- $a := dict -}}
+{{- with .checksum }}{{ $_ := set $a "checksum/config" . }}{{ end -}}
+{{- $a = merge $a (.extra | default dict) (.ctx.Values.global.podAnnotations | default dict) -}}
+{{- toYaml $a -}}
+{{- end -}}
+
+{{- define "kafka.storageClass" -}}
+{{- $sc := .sc | default .ctx.Values.global.storageClass -}}
+{{- if $sc }}
+{{- if eq $sc "-" }}
+storageClassName: ""
+{{- else }}
+storageClassName: {{ $sc | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "kafka.affinity" -}}
+{{- if .affinity }}
+{{- toYaml .affinity }}
+{{- else }}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "kafka.componentSelector" (dict "ctx" .ctx "component" .component) | nindent 12 }}
+{{- end }}
+{{- end -}}
+
+{{/* Shell: wait until the brokers answer (used by hook and test pods). */}}
+{{- define "kafka.waitForBrokers" -}}
+B={{ include "kafka.bootstrapServers" . }}
+BIN=/opt/kafka/bin
+for attempt in $(seq 1 60); do
+  if "$BIN/kafka-broker-api-versions.sh" --bootstrap-server "$B" >/tmp/api-versions.txt 2>&1; then break; fi
+  if [ "$attempt" = 60 ]; then echo "brokers at $B do not answer"; cat /tmp/api-versions.txt; exit 1; fi
+  echo "waiting for the brokers at $B"; sleep 5
+done
+{{- end -}}
