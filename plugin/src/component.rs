@@ -52,6 +52,7 @@ impl Component {
 
 impl fmt::Display for Component {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.chart())
+        // pad, so that `{:<16}` aligns tables
+        f.pad(self.chart())
     }
 }

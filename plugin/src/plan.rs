@@ -23,6 +23,13 @@ pub enum PlanError {
     },
     #[error("no component is enabled: set <component>.enabled=true for at least one of {}", Component::ALL.map(|c| c.chart()).join(", "))]
     Empty,
+    #[error("{field} ({found}) must match {source_field} ({expected}): set {field}={expected}")]
+    Mismatch {
+        field: String,
+        found: String,
+        source_field: String,
+        expected: String,
+    },
     #[error("{field} must be {expected}")]
     BadValue {
         field: String,
@@ -86,6 +93,7 @@ impl Plan {
         if enabled.is_empty() {
             return Err(PlanError::Empty);
         }
+        check_hdfs_ha(&root, &enabled)?;
         let mut releases = Vec::new();
         // Component::ALL is already in dependency order (every component after its dependencies).
         for component in Component::ALL.into_iter().filter(|c| enabled.contains(c)) {
@@ -151,6 +159,42 @@ fn is_enabled(root: &Mapping, component: Component) -> Result<bool, PlanError> {
             expected: "true or false",
         }),
     }
+}
+
+/// The HDFS clients (metastore, Spark) must agree with HDFS on HA and its nameservice, or they would
+/// talk to a NameNode address that does not exist.
+fn check_hdfs_ha(root: &Mapping, enabled: &BTreeSet<Component>) -> Result<(), PlanError> {
+    if !enabled.contains(&Component::Hdfs) {
+        return Ok(());
+    }
+    let hdfs_ha = &root["hdfs"]["ha"];
+    let ha = hdfs_ha["enabled"].as_bool().unwrap_or(false);
+    let nameservice = hdfs_ha["nameservice"].as_str().unwrap_or("bigdata");
+    for client in [Component::HiveMetastore, Component::Spark] {
+        if !enabled.contains(&client) {
+            continue;
+        }
+        let client_ha = &root[client.chart()]["hdfs"]["ha"];
+        let found = client_ha["enabled"].as_bool().unwrap_or(false);
+        if found != ha {
+            return Err(PlanError::Mismatch {
+                field: format!("{client}.hdfs.ha.enabled"),
+                found: found.to_string(),
+                source_field: "hdfs.ha.enabled".into(),
+                expected: ha.to_string(),
+            });
+        }
+        let found = client_ha["nameservice"].as_str().unwrap_or("bigdata");
+        if ha && found != nameservice {
+            return Err(PlanError::Mismatch {
+                field: format!("{client}.hdfs.ha.nameservice"),
+                found: found.into(),
+                source_field: "hdfs.ha.nameservice".into(),
+                expected: nameservice.into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn release_values(root: &Mapping, component: Component, global: &Value) -> Value {
