@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use kube::api::{DeleteParams, ListParams};
 use kube::{Api, Client};
 use serde::Serialize;
@@ -361,28 +361,49 @@ async fn uninstall(target: TargetArgs, purge: bool) -> Result<ExitCode> {
             eprintln!("uninstalled {release}");
         }
         if purge {
-            let params = by_release(&release);
-            let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &ns);
-            let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
-            let deleted_claims = claims
-                .delete_collection(&DeleteParams::default(), &params)
-                .await?;
-            let deleted_secrets = secrets
-                .delete_collection(&DeleteParams::default(), &params)
-                .await?;
-            let n_claims = deleted_claims.left().map(|l| l.items.len()).unwrap_or(0);
-            let n_secrets = deleted_secrets.left().map(|l| l.items.len()).unwrap_or(0);
-            if n_claims + n_secrets > 0 {
-                eprintln!(
-                    "purged {release}: {n_claims} PersistentVolumeClaims, {n_secrets} Secrets"
-                );
-            }
+            purge_kept(&client, &ns, &release).await?;
         }
     }
     if !purge {
         eprintln!(
-            "PersistentVolumeClaims and kept Secrets remain; `helm bigdata uninstall --purge` deletes them"
+            "PersistentVolumeClaims and kept Secrets/ConfigMaps remain; `helm bigdata uninstall --purge` deletes them"
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes what `helm uninstall` leaves of a release on purpose (helm.sh/resource-policy: keep, and
+/// StatefulSet volumes): PersistentVolumeClaims (the data), Secrets (generated passwords) and
+/// ConfigMaps (e.g. Kafka's cluster id).
+async fn purge_kept(client: &Client, ns: &str, release: &str) -> Result<()> {
+    let params = by_release(release);
+    let claims = delete_all::<PersistentVolumeClaim>(client, ns, &params).await?;
+    let secrets = delete_all::<Secret>(client, ns, &params).await?;
+    let configmaps = delete_all::<ConfigMap>(client, ns, &params).await?;
+    if claims + secrets + configmaps > 0 {
+        eprintln!(
+            "purged {release}: {claims} PersistentVolumeClaims, {secrets} Secrets, {configmaps} ConfigMaps"
+        );
+    }
+    Ok(())
+}
+
+async fn delete_all<K>(client: &Client, ns: &str, params: &ListParams) -> Result<usize>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let deleted = Api::<K>::namespaced(client.clone(), ns)
+        .delete_collection(&DeleteParams::default(), params)
+        .await
+        .with_context(|| {
+            format!(
+                "failed to delete the {} of the release",
+                K::plural(&Default::default())
+            )
+        })?;
+    Ok(deleted.left().map_or(0, |list| list.items.len()))
 }

@@ -69,8 +69,8 @@ pub fn load(
         merge(&mut values, read_values(file)?);
     }
     for set in sets {
-        for pair in set.split(',') {
-            apply_set(&mut values, pair)?;
+        for pair in split_unescaped(set, ',') {
+            apply_set(&mut values, &pair)?;
         }
     }
     Ok(values)
@@ -111,11 +111,34 @@ pub fn merge(base: &mut Value, top: Value) {
     }
 }
 
+/// Splits on `separator` except where it is escaped with a backslash (as helm's `--set` does:
+/// `a\.b` is the key `a.b`, `x\,y` the value `x,y`); escapes of other characters are kept.
+fn split_unescaped(text: &str, separator: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next) if next == separator => parts.last_mut().unwrap().push(next),
+                Some(next) => {
+                    parts.last_mut().unwrap().push('\\');
+                    parts.last_mut().unwrap().push(next);
+                }
+                None => parts.last_mut().unwrap().push('\\'),
+            },
+            c if c == separator => parts.push(String::new()),
+            c => parts.last_mut().unwrap().push(c),
+        }
+    }
+    parts
+}
+
 /// `a.b.c=value`: the value is read as YAML (`true`, `3`, `1.5`, else a string).
 fn apply_set(values: &mut Value, pair: &str) -> Result<(), ProfileError> {
     let bad = || ProfileError::BadSet(pair.to_string());
     let (path, raw) = pair.split_once('=').ok_or_else(bad)?;
-    if path.is_empty() || path.split('.').any(str::is_empty) {
+    let keys = split_unescaped(path, '.');
+    if keys.iter().any(String::is_empty) {
         return Err(bad());
     }
     let scalar: Value = serde_yaml::from_str(raw).unwrap_or_else(|_| Value::String(raw.into()));
@@ -124,9 +147,9 @@ fn apply_set(values: &mut Value, pair: &str) -> Result<(), ProfileError> {
         other => other,
     };
     let mut patch = scalar;
-    for key in path.rsplit('.') {
+    for key in keys.into_iter().rev() {
         let mut map = Mapping::new();
-        map.insert(Value::String(key.to_string()), patch);
+        map.insert(Value::String(key), patch);
         patch = Value::Mapping(map);
     }
     merge(values, patch);
@@ -176,6 +199,19 @@ mod tests {
         assert_eq!(values["kafka"]["enabled"], Value::from(true));
         assert_eq!(values["global"]["storageClass"], Value::from("fast"));
         assert_eq!(values["global"]["platformName"], Value::from("bigdata"));
+    }
+
+    #[test]
+    fn escaped_dots_and_commas_stay_in_keys_and_values() {
+        let dir = profiles();
+        let sets =
+            [r"mysql.podAnnotations.lab\.bigdata\.io/fail=Error,mysql.args=a\,b".to_string()];
+        let values = load(dir.path(), "small", &[], &sets).unwrap();
+        assert_eq!(
+            values["mysql"]["podAnnotations"]["lab.bigdata.io/fail"],
+            Value::from("Error")
+        );
+        assert_eq!(values["mysql"]["args"], Value::from("a,b"));
     }
 
     #[test]
