@@ -20,7 +20,8 @@ use crate::install::Installer;
 use crate::output::{Progress, describe};
 use crate::plan::Plan;
 use crate::resources::{Requests, requests_of};
-use crate::{cluster, doctor, home, profile};
+use crate::verify::{JobInputs, Verdict};
+use crate::{cluster, doctor, home, profile, verify};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -32,6 +33,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             output,
         } => doctor(profile, location, output).await,
         Command::Status { target, output } => status(target, output).await,
+        Command::Verify {
+            target,
+            image,
+            timeout,
+            output,
+        } => verify(target, image, timeout, output).await,
         Command::Uninstall { target, purge } => uninstall(target, purge).await,
     }
 }
@@ -406,4 +413,109 @@ where
             )
         })?;
     Ok(deleted.left().map_or(0, |list| list.items.len()))
+}
+
+async fn verify(
+    target: TargetArgs,
+    image: String,
+    timeout: std::time::Duration,
+    output: OutputFormat,
+) -> Result<ExitCode> {
+    let helm = Helm::from_env(target.location.namespace.clone());
+    let client = cluster::client().await?;
+    let mut installed = Vec::new();
+    for component in Component::ALL {
+        let release = format!("{}-{}", target.platform, component.chart());
+        if helm.status(&release).await?.is_some() {
+            installed.push(component);
+        }
+    }
+    if installed.is_empty() {
+        bail!(
+            "failed to find platform {} in namespace {}: install it first (helm bigdata install --profile ...)",
+            target.platform,
+            helm.namespace()
+        );
+    }
+    let hdfs_url = hdfs_url(
+        &helm,
+        &target.platform,
+        installed.contains(&Component::Hdfs),
+    )
+    .await?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let inputs = JobInputs {
+        name: format!("{}-verify-{stamp}", target.platform),
+        namespace: helm.namespace().to_string(),
+        platform: target.platform.clone(),
+        image,
+        deadline_seconds: timeout.as_secs(),
+        hdfs_url,
+        mysql: false,
+        hdfs: false,
+        hive_metastore: false,
+        spark: false,
+        kafka: false,
+    }
+    .with_components(&installed);
+    let job = verify::render(&inputs)?;
+    eprintln!(
+        "verifying {} in namespace {} with Job {}",
+        target.platform, inputs.namespace, inputs.name
+    );
+    let verdict = verify::run(&client, &job, timeout).await?;
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&verdict)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&verdict)?),
+        OutputFormat::Table => {
+            if let Verdict::Ran(report) = &verdict {
+                println!(
+                    "{:<16} {:<34} {:<7} {:>8}  DETAIL",
+                    "COMPONENT", "CHECK", "RESULT", "TIME"
+                );
+                for c in &report.checks {
+                    let result = if c.ok { "ok" } else { "FAILED" };
+                    println!(
+                        "{:<16} {:<34} {:<7} {:>6}ms  {}",
+                        c.component, c.check, result, c.millis, c.detail
+                    );
+                }
+            }
+        }
+    }
+    match verdict {
+        Verdict::NotVerified { node } => bail!(
+            "could not verify: the verification pod ran on node {node}, which is simulated (kwok): no container ran, \
+             so nothing was checked. Run verify on a cluster with real nodes (ci/lab up --real, kind, k3d, ...)"
+        ),
+        Verdict::Ran(report) => {
+            let failed: Vec<String> = report
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{}: {}", c.component, c.check))
+                .collect();
+            if failed.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                bail!("failed checks: {}", failed.join(", "))
+            }
+        }
+    }
+}
+
+/// The HDFS URL clients use: the nameservice with HA, else the NameNode Service.
+async fn hdfs_url(helm: &Helm, platform: &str, installed: bool) -> Result<String> {
+    if !installed {
+        return Ok(String::new());
+    }
+    let values = helm.user_values(&format!("{platform}-hdfs")).await?;
+    let ha = &values["ha"];
+    Ok(if ha["enabled"].as_bool().unwrap_or(false) {
+        format!("hdfs://{}", ha["nameservice"].as_str().unwrap_or("bigdata"))
+    } else {
+        format!("hdfs://{platform}-hdfs-namenode:8020")
+    })
 }

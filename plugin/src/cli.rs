@@ -36,6 +36,20 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Run the verification Job (`bigdata-jobs verify`) in the cluster: real probes of every installed
+    /// component, shown as a table. Exits non-zero if a check failed or nothing could be verified.
+    Verify {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The image of `bigdata-jobs` (built by `jobs/Dockerfile`).
+        #[arg(long, env = "BIGDATA_JOBS_IMAGE", default_value = "bigdata/jobs:0.1.0")]
+        image: String,
+        /// How long the verification may take.
+        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        timeout: Duration,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
     /// Show each component: its release, chart version, readiness and endpoints.
     Status {
         #[command(flatten)]

@@ -18,3 +18,4 @@ pub mod plan;
 pub mod profile;
 pub mod quantity;
 pub mod resources;
+pub mod verify;
