@@ -340,11 +340,22 @@ async fn the_plugin_installs_into_helm_4_and_helm_3_and_runs_there() {
 async fn verify_on_simulated_nodes_says_it_could_not_verify() {
     let ns = "lab-verify";
     fresh_namespace(ns).await;
-    let install = bigdata(&["install", "--profile", "kafka", "-n", ns, "--timeout", "60s"]);
+    let install = bigdata(&[
+        "install",
+        "--profile",
+        "kafka",
+        "-n",
+        ns,
+        "--timeout",
+        "60s",
+    ]);
     assert!(install.status.success(), "{}", text(&install));
     let out = bigdata(&["verify", "-n", ns, "--timeout", "60s"]);
     let log = text(&out);
-    assert!(!out.status.success(), "verify succeeded on simulated nodes: {log}");
+    assert!(
+        !out.status.success(),
+        "verify succeeded on simulated nodes: {log}"
+    );
     assert!(log.contains("could not verify"), "{log}");
     assert!(log.contains("simulated (kwok)"), "{log}");
     assert!(!log.contains(" ok "), "{log}");
