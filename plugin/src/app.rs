@@ -26,7 +26,11 @@ use crate::{cluster, doctor, home, profile, verify};
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Install(args) => install(args).await,
-        Command::Plan { profile, output } => plan(profile, output).await,
+        Command::Plan {
+            profile,
+            output,
+            write_values,
+        } => plan(profile, output, write_values).await,
         Command::Doctor {
             profile,
             location,
@@ -86,8 +90,21 @@ struct ReleaseView<'a> {
     requests: Requests,
 }
 
-async fn plan(args: ProfileArgs, output: OutputFormat) -> Result<ExitCode> {
+async fn plan(
+    args: ProfileArgs,
+    output: OutputFormat,
+    write_values: Option<std::path::PathBuf>,
+) -> Result<ExitCode> {
     let plan = load_plan(&args)?;
+    if let Some(dir) = write_values {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+        for release in &plan.releases {
+            let path = dir.join(format!("{}.yaml", release.name));
+            std::fs::write(&path, serde_yaml::to_string(&release.values)?)
+                .with_context(|| format!("failed to write {}", path.display()))?;
+        }
+    }
     let helm = Helm::from_env(args.location.namespace.clone());
     let requests = requests_by_release(&plan, &helm, &args.location).await?;
     print_plan(&plan, &helm, &requests, output)?;

@@ -24,6 +24,9 @@ pub enum Command {
         profile: ProfileArgs,
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
+        /// Also write each release's values to DIR/<release>.yaml (for `helm install -f`, GitOps).
+        #[arg(long, value_name = "DIR")]
+        write_values: Option<PathBuf>,
     },
     /// Check the cluster before installing: reachable, Kubernetes version, nodes, a default
     /// StorageClass, and (with --profile) whether the profile's requests fit.
