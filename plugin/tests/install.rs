@@ -361,3 +361,56 @@ async fn verify_on_simulated_nodes_says_it_could_not_verify() {
     assert!(!log.contains(" ok "), "{log}");
     bigdata(&["uninstall", "--purge", "-n", ns]);
 }
+
+/// The umbrella chart, as GitOps tools use it: one `helm install --wait` of charts/bigdata with a profile
+/// as its values; every pod of every component becomes Ready.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn the_umbrella_chart_installs_a_profile_in_one_release() {
+    let ns = "lab-umbrella";
+    fresh_namespace(ns).await;
+    let helm = helm_bin();
+    let chart = repo().join("charts/bigdata");
+    let run = |args: &[&str]| Command::new(&helm).args(args).output().unwrap();
+    let deps = run(&["dependency", "build", chart.to_str().unwrap()]);
+    assert!(deps.status.success(), "{}", text(&deps));
+    let profile = repo().join("values/profiles/full.yaml");
+    let install = run(&[
+        "install",
+        "bigdata",
+        chart.to_str().unwrap(),
+        "-n",
+        ns,
+        "--create-namespace",
+        "-f",
+        profile.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "180s",
+    ]);
+    assert!(install.status.success(), "{}", text(&install));
+    let client = Client::try_default().await.unwrap();
+    let pods = Api::<k8s_openapi::api::core::v1::Pod>::namespaced(client, ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let components: std::collections::BTreeSet<String> = pods
+        .items
+        .iter()
+        .filter_map(|p| {
+            p.metadata
+                .labels
+                .as_ref()?
+                .get("app.kubernetes.io/name")
+                .cloned()
+        })
+        .collect();
+    for expected in ["mysql", "hdfs", "hive-metastore", "spark", "kafka"] {
+        assert!(
+            components.contains(expected),
+            "no {expected} pod in {components:?}"
+        );
+    }
+    let uninstall = run(&["uninstall", "bigdata", "-n", ns, "--wait"]);
+    assert!(uninstall.status.success(), "{}", text(&uninstall));
+}
