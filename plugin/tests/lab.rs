@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::{
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client, Resource};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -324,4 +325,43 @@ async fn helm_installs_and_uninstalls_a_chart() {
     assert!(configmaps.get_opt("demo-tiny").await.unwrap().is_none());
     let list = helm(&["list", "--namespace", &ns, "--short"]);
     assert!(String::from_utf8_lossy(&list.stdout).trim().is_empty());
+}
+
+/// The Jobs users submit with `kubectl apply -f jobs/manifests/...` are accepted by the real API server
+/// (schema, security context, resources) and complete on the simulated nodes (no container runs there:
+/// the jobs themselves are tested against the real HDFS and Kafka in jobs/tests).
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn the_job_manifests_are_accepted_and_complete() {
+    let client = lab_client().await;
+    let ns = namespace(&client, "lab-test-manifests").await;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/manifests");
+    let api: Api<Job> = Api::namespaced(client.clone(), &ns);
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for document in serde_yaml::Deserializer::from_str(&text) {
+            let value = serde_yaml::Value::deserialize(document).unwrap();
+            if value["kind"] != "Job" {
+                continue;
+            }
+            let job: Job = serde_yaml::from_value(value).unwrap();
+            let created = api
+                .create(&PostParams::default(), &job)
+                .await
+                .unwrap_or_else(|e| panic!("{} rejected: {e}", path.display()));
+            names.push(created.metadata.name.unwrap());
+        }
+    }
+    assert!(
+        names.len() >= 2,
+        "expected the wordcount and generate Jobs, found {names:?}"
+    );
+    for name in names {
+        let done = wait_for(&api, &name, conditions::is_job_completed())
+            .await
+            .unwrap();
+        assert_eq!(done.status.unwrap().succeeded, Some(1), "{name}");
+    }
 }
