@@ -4,12 +4,32 @@
 #   mariadb    the hive user logs in over TCP with the generated password
 #   metastore  the schema version is recorded; the Thrift port answers
 #   spark      Spark SQL creates a database and a table through the metastore, inserts rows and reads them
-#              back; MariaDB's metastore tables (DBS, TBLS) show them; the data files are in the warehouse;
-#              a second Spark session sees the table and drops it, and MariaDB no longer lists it
+#              back; MariaDB's metastore tables (DBS, TBLS, SDS) show them and where the data is; the data
+#              files are in the warehouse; a second Spark session reads exactly the rows written and drops
+#              the database, and MariaDB no longer lists it (nor the warehouse its directory)
+#
+#   test.sh [--hdfs | --local]
+#   --hdfs (the default when ci/hdfs is there): the warehouse is hdfs://127.0.0.1:19820/warehouse on the real
+#          HDFS of `ci/hdfs up` (started if it is not up, and stopped at the end then); the files are checked
+#          on HDFS with Hadoop's FsShell (`ci/hdfs dfs`). The metastore must run with that warehouse (Hive 4
+#          puts a managed table where the metastore's warehouse says, whatever Spark's is). If the metastore is
+#          already up with another warehouse, it is left alone and the test runs its own set of services
+#          instead: run dir <run dir>-hdfs, ports kafka 19192/19193, mariadb 13316, metastore 19183.
+#   --local: the warehouse is the metastore's (file://<run dir>/warehouse unless BIGDATA_WAREHOUSE_DIR says).
 # Brings up what is not up, and stops at the end what it started (unless BIGDATA_KEEP_SERVICES=1).
 # The last line is `N passed, M failed`; the exit status is non-zero if anything failed.
 set -euo pipefail
-SERVICES="$(cd "$(dirname "$0")/.." && pwd)/services"
+CI="$(cd "$(dirname "$0")/.." && pwd)"
+SERVICES="$CI/services"
+HDFS="$CI/hdfs"
+mode=local
+[[ -x $HDFS ]] && mode=hdfs
+case ${1:-} in
+  "") ;;
+  --hdfs) mode=hdfs ;;
+  --local) mode=local ;;
+  *) echo "usage: ci/services test [--hdfs | --local]" >&2; exit 2 ;;
+esac
 passed=0
 failed=0
 OUT=$(mktemp)
@@ -37,12 +57,12 @@ expect() {
   [[ $got == "$want" ]] || { printf 'want:\n%s\ngot:\n%s\n' "$want" "$got"; return 1; }
 }
 
-was_up=$("$SERVICES" status 2>/dev/null | awk '$2 == "up" {print $1}' || true)
-if ! "$SERVICES" up; then
-  echo "FAIL ci/services up"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+hdfs_single_up() {
+  local out
+  out=$("$HDFS" status 2>/dev/null) || true
+  grep -q '^hdfs(single): up' <<<"$out"
+}
+started_hdfs=0
 stop_started() {
   [[ ${BIGDATA_KEEP_SERVICES:-0} == 1 ]] && return 0
   local s started=()
@@ -50,8 +70,37 @@ stop_started() {
     grep -qx "$s" <<<"$was_up" || started+=("$s")
   done
   if [[ ${#started[@]} -gt 0 ]]; then "$SERVICES" down "${started[@]}"; fi
+  if [[ $started_hdfs == 1 ]]; then "$HDFS" down --single; fi
+  return 0
 }
 trap 'rm -f "$OUT"; stop_started' EXIT
+services_up() { "$SERVICES" status 2>/dev/null | awk '$2 == "up" {print $1}' || true; }
+was_up=$(services_up)
+if [[ $mode == hdfs ]]; then
+  if ! hdfs_single_up; then
+    out=$("$HDFS" up 2>&1) || { echo "$out"; echo "FAIL ci/hdfs up"; echo "0 passed, 1 failed"; exit 1; }
+    echo "$out"
+    # Only what this test started is stopped at the end.
+    grep -q 'already up' <<<"$out" || started_hdfs=1
+  fi
+  # The single cluster's URL (ci/hdfs env prints it last when both clusters run).
+  hdfs_url=$("$HDFS" env | sed -n 's/^export BIGDATA_HDFS_URL=//p' | tail -n 1)
+  export BIGDATA_WAREHOUSE_DIR="$hdfs_url/warehouse"
+  running_wh=$("$SERVICES" status 2>/dev/null | awk '$1 == "metastore" && $2 == "up" {print $NF}' || true)
+  if [[ -n $running_wh && $running_wh != "$BIGDATA_WAREHOUSE_DIR" ]]; then
+    shared_run=$("$SERVICES" env | sed -n 's/^export BIGDATA_SERVICES_RUN=//p')
+    echo "note the metastore is up with the warehouse $running_wh (not restarted): this test runs its own" \
+      "services in ${shared_run}-hdfs"
+    export BIGDATA_SERVICES_RUN="${shared_run}-hdfs" BIGDATA_KAFKA_PORT=19192 BIGDATA_KAFKA_CONTROLLER_PORT=19193 \
+      BIGDATA_MARIADB_PORT=13316 BIGDATA_METASTORE_PORT=19183
+    was_up=$(services_up)
+  fi
+fi
+if ! "$SERVICES" up; then
+  echo "FAIL ci/services up"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 eval "$("$SERVICES" env)"
 
 check "status: every service up" "$SERVICES" status
@@ -91,8 +140,19 @@ schema() { [[ -n $(as_hive 'SELECT SCHEMA_VERSION FROM VERSION') ]]; }
 check "metastore: schema version recorded in MariaDB" schema
 metastore_port() { local hp=${BIGDATA_METASTORE_URI#thrift://}; (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}"); }
 check "metastore: Thrift port answers ($BIGDATA_METASTORE_URI)" metastore_port
+metastore_warehouse() { "$SERVICES" status | awk '$1 == "metastore" {print $NF}'; }
+if ! grep -qx metastore <<<"$was_up"; then
+  check "metastore: started with the warehouse $BIGDATA_WAREHOUSE_DIR" expect "$BIGDATA_WAREHOUSE_DIR" metastore_warehouse
+elif [[ $mode == hdfs ]]; then
+  check "metastore: its warehouse is $BIGDATA_WAREHOUSE_DIR" expect "$BIGDATA_WAREHOUSE_DIR" metastore_warehouse
+fi
 
 # -------------------------------------------------------------------------------------------------- spark
+# BIGDATA_WAREHOUSE_DIR is the Spark sessions' warehouse (spark.sql.warehouse.dir): new databases go there.
+wh=$BIGDATA_WAREHOUSE_DIR
+if [[ $mode == hdfs ]]; then
+  check "hdfs: the single cluster is up (${hdfs_url})" hdfs_single_up
+fi
 db="bd_test_$$_$RANDOM"
 sql_write() {
   "$SERVICES" sql "CREATE DATABASE $db; CREATE TABLE $db.events (id INT, name STRING) USING parquet;
@@ -102,17 +162,49 @@ check "spark: create database+table, insert, select (via metastore)" expect $'1\
 check "mariadb: metastore DBS lists $db" expect "$db" as_hive "SELECT NAME FROM DBS WHERE NAME = '$db'"
 check "mariadb: metastore TBLS lists $db.events" expect "events" \
   as_hive "SELECT t.TBL_NAME FROM TBLS t JOIN DBS d ON t.DB_ID = d.DB_ID WHERE d.NAME = '$db'"
+# Hadoop writes file:///x as file:/x.
+loc=$wh
+[[ $wh == file://* ]] && loc="file:${wh#file://}"
+check "mariadb: DBS/SDS locations are under $wh" expect "$loc/$db.db"$'\n'"$loc/$db.db/events" \
+  as_hive "SELECT DB_LOCATION_URI FROM DBS WHERE NAME = '$db' UNION ALL SELECT s.LOCATION FROM SDS s
+    JOIN TBLS t ON t.SD_ID = s.SD_ID JOIN DBS d ON t.DB_ID = d.DB_ID WHERE d.NAME = '$db'"
 parquet_files() {
-  [[ $BIGDATA_WAREHOUSE_DIR == file://* ]] || { echo "warehouse is not local: skipped"; return 0; }
   local n
-  n=$(find "${BIGDATA_WAREHOUSE_DIR#file://}/$db.db/events" -name '*.parquet' | wc -l)
+  case $wh in
+    file://*) n=$(find "${wh#file://}/$db.db/events" -name '*.parquet' | wc -l) ;;
+    hdfs://*)
+      local ls
+      ls=$("$HDFS" dfs -ls -R "$wh/$db.db/events") || { echo "$ls"; return 1; }
+      echo "$ls"
+      n=$(grep -c '\.parquet$' <<<"$ls" || true) ;;
+    *) echo "warehouse $wh: cannot list it: skipped"; return 0 ;;
+  esac
   echo "$n parquet files"
   [[ $n -gt 0 ]]
 }
-check "warehouse: the table's parquet files are under $BIGDATA_WAREHOUSE_DIR" parquet_files
-sql_read_drop() { "$SERVICES" sql "SELECT COUNT(*), MAX(name) FROM $db.events; DROP DATABASE $db CASCADE" 2>/dev/null; }
-check "spark: a new session reads the table, then drops the database" expect $'3\tbeta' sql_read_drop
+if [[ $mode == hdfs ]]; then
+  check "hdfs: the table's parquet files are on HDFS (FsShell -ls)" parquet_files
+  local_copy() { [[ ! -e ${BIGDATA_SERVICES_RUN:?}/warehouse/$db.db ]]; }
+  check "hdfs: no copy of $db in the local warehouse" local_copy
+else
+  check "warehouse: the table's parquet files are under $wh" parquet_files
+fi
+sql_read_drop() {
+  "$SERVICES" sql "SELECT * FROM $db.events ORDER BY id; SELECT COUNT(*), MAX(name) FROM $db.events;
+    DROP DATABASE $db CASCADE" 2>/dev/null
+}
+check "spark: a new session reads exactly the rows, then drops the database" \
+  expect $'1\talpha\n2\tbeta\n3\tNULL\n3\tbeta' sql_read_drop
 check "mariadb: $db is gone from DBS" expect "" as_hive "SELECT NAME FROM DBS WHERE NAME = '$db'"
+gone() {
+  case $wh in
+    file://*) [[ ! -e ${wh#file://}/$db.db ]] ;;
+    # FsShell -test -e: 0 if the path exists, 1 if not.
+    hdfs://*) local rc=0; "$HDFS" dfs -test -e "$wh/$db.db" || rc=$?; [[ $rc == 1 ]] ;;
+    *) return 0 ;;
+  esac
+}
+check "warehouse: $db's directory is gone" gone
 
 # Stop what this test started before the summary, so that the summary is the last line.
 trap 'rm -f "$OUT"' EXIT

@@ -1,12 +1,15 @@
 //! Tests against the real HDFS of `ci/hdfs up` (no mocks). Run them with:
 //!
-//!     ci/hdfs up && eval "$(ci/hdfs env)" && cargo test -p bigdata-jobs -- --ignored
+//!     ci/hdfs up && cargo test -p bigdata-jobs --test hdfs -- --ignored
+//!
+//! (`common::services` finds the cluster through `ci/hdfs env` when `BIGDATA_HDFS_URL` is not set.)
 mod common;
 
 use std::time::{Duration, Instant};
 
 use bigdata_jobs::hdfs::HdfsOptions;
 use bigdata_jobs::wordcount::{self, PART_FILE, SUCCESS_FILE};
+use common::services::hdfs_url;
 use common::*;
 
 const MIB: usize = 1024 * 1024;

@@ -1,13 +1,16 @@
 //! Tests against the real HA HDFS of `ci/hdfs up --ha` (a nameservice with two NameNodes), with NameNode
 //! failovers triggered through its control port. Run them with:
 //!
-//!     ci/hdfs up --ha && eval "$(ci/hdfs env)" && cargo test -p bigdata-jobs -- --ignored
+//!     ci/hdfs up --ha && cargo test -p bigdata-jobs --test hdfs_ha -- --ignored
+//!
+//! (`common::services` finds the cluster through `ci/hdfs env` when `BIGDATA_HDFS_HA_URL` is not set.)
 mod common;
 
 use std::time::Duration;
 
 use bigdata_jobs::wordcount::PART_FILE;
 use bytes::Bytes;
+use common::services::{HdfsHa, hdfs_ha};
 use common::*;
 use hdfs_native::WriteOptions;
 
@@ -16,7 +19,7 @@ const MIB: usize = 1024 * 1024;
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs ci/hdfs"]
 async fn ha_write_read_delete_across_failovers() {
-    let (url, ctl) = ha();
+    let HdfsHa { url, control: ctl } = hdfs_ha();
     let fs = client(&url);
     let dir = unique_dir("ha-write-read-delete");
     let data: Vec<u8> = (0..(2 * MIB + 777)).map(|i| (i % 253) as u8).collect();
@@ -55,7 +58,7 @@ async fn ha_write_read_delete_across_failovers() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs ci/hdfs"]
 async fn ha_wordcount_survives_failovers_during_the_run() {
-    let (url, ctl) = ha();
+    let HdfsHa { url, control: ctl } = hdfs_ha();
     let fs = client(&url);
     let dir = unique_dir("ha-wordcount");
     let mut data = text(7, 8 * MIB);

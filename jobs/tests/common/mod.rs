@@ -1,5 +1,8 @@
-//! Helpers of the tests that use the real HDFS started by `ci/hdfs up` (and `ci/hdfs up --ha`).
+//! Helpers of the tests that use the real HDFS started by `ci/hdfs up` (and `ci/hdfs up --ha`); where the
+//! services are: [`services`].
 #![allow(dead_code)]
+
+pub mod services;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -11,23 +14,6 @@ use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-/// The single-NameNode (or only) HDFS: `BIGDATA_HDFS_URL`.
-pub fn hdfs_url() -> String {
-    std::env::var("BIGDATA_HDFS_URL").unwrap_or_else(|_| {
-        panic!("BIGDATA_HDFS_URL is not set: start HDFS with `ci/hdfs up`, then `eval \"$(ci/hdfs env)\"`")
-    })
-}
-
-/// The HA nameservice URL and its control address: `BIGDATA_HDFS_HA_URL`, `BIGDATA_HDFS_HA_CONTROL`.
-pub fn ha() -> (String, String) {
-    let get = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: start the HA HDFS with `ci/hdfs up --ha`, then `eval \"$(ci/hdfs env)\"`")
-        })
-    };
-    (get("BIGDATA_HDFS_HA_URL"), get("BIGDATA_HDFS_HA_CONTROL"))
-}
 
 /// Sends a command to the cluster's control port (`status`, `failover`, `crash`); returns the reply.
 pub fn control(addr: &str, command: &str) -> String {
@@ -41,11 +27,13 @@ pub fn control(addr: &str, command: &str) -> String {
     line
 }
 
+/// An HDFS client; a nameservice is resolved with [`services::hadoop_conf_dir`].
 pub fn client(url: &str) -> Client {
-    ClientBuilder::new()
-        .with_url(url)
-        .build()
-        .expect("HDFS client")
+    let mut builder = ClientBuilder::new().with_url(url);
+    if let Some(dir) = services::hadoop_conf_dir() {
+        builder = builder.with_config_dir(dir);
+    }
+    builder.build().expect("HDFS client")
 }
 
 /// A fresh directory path for one test.
@@ -167,6 +155,9 @@ pub fn expected_output<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8>
 pub fn jobs_bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bigdata-jobs"));
     c.env("RUST_LOG", "info");
+    if let Some(dir) = services::hadoop_conf_dir_if_unset() {
+        c.env("HADOOP_CONF_DIR", dir);
+    }
     c
 }
 
