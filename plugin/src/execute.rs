@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::component::Component;
+use crate::health::check::ComponentCheck;
 use crate::health::wait::PodProblem;
 use crate::plan::{Plan, Release};
 
@@ -17,9 +18,15 @@ use crate::plan::{Plan, Release};
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// Installed or upgraded, and healthy.
-    Installed { seconds: f64 },
+    Installed {
+        seconds: f64,
+        checks: Vec<ComponentCheck>,
+    },
     /// Already deployed with the same values and healthy: left alone.
-    Unchanged { seconds: f64 },
+    Unchanged {
+        seconds: f64,
+        checks: Vec<ComponentCheck>,
+    },
     /// Failed to install, or not healthy in time.
     Failed {
         error: String,
@@ -37,6 +44,7 @@ impl Outcome {
     pub fn installed_in(elapsed: Duration) -> Outcome {
         Outcome::Installed {
             seconds: elapsed.as_secs_f64(),
+            checks: Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ use kube::Client;
 
 use crate::component::Component;
 use crate::execute::{Outcome, Progress as Step, execute};
+use crate::health::check::{self, CheckResult};
 use crate::health::wait::{Readiness, wait_ready};
 use crate::helm::Helm;
 use crate::output::Progress;
@@ -66,15 +67,41 @@ impl Installer {
         }
         let left = self.timeout.saturating_sub(started.elapsed());
         match wait_ready(&self.client, self.helm.namespace(), &release.name, left).await {
-            Ok(Readiness::Ready) if unchanged => Outcome::Unchanged {
-                seconds: started.elapsed().as_secs_f64(),
-            },
-            Ok(Readiness::Ready) => Outcome::installed_in(started.elapsed()),
-            Ok(Readiness::NotReady { waited, problems }) => Outcome::Failed {
-                error: format!("not healthy after {}s", waited.as_secs()),
-                problems,
-            },
-            Err(error) => failed(error.to_string()),
+            Ok(Readiness::Ready) => {}
+            Ok(Readiness::NotReady { waited, problems }) => {
+                return Outcome::Failed {
+                    error: format!("not healthy after {}s", waited.as_secs()),
+                    problems,
+                };
+            }
+            Err(error) => return failed(error.to_string()),
+        }
+        // Ready pods are not enough: the component's own check must pass too.
+        let platform = release
+            .name
+            .trim_end_matches(release.chart)
+            .trim_end_matches('-');
+        let checks = check::run(
+            &self.client,
+            self.helm.namespace(),
+            platform,
+            release.component,
+        )
+        .await;
+        if let Some(bad) = checks
+            .iter()
+            .find(|c| matches!(c.result, CheckResult::Failed { .. }))
+        {
+            let CheckResult::Failed { detail } = &bad.result else {
+                unreachable!()
+            };
+            return failed(format!("check \"{}\" failed: {detail}", bad.name));
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        if unchanged {
+            Outcome::Unchanged { seconds, checks }
+        } else {
+            Outcome::Installed { seconds, checks }
         }
     }
 

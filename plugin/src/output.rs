@@ -9,6 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::component::Component;
 use crate::execute::Outcome;
+use crate::health::check::{CheckResult, ComponentCheck};
 
 pub struct Progress {
     multi: Option<MultiProgress>,
@@ -69,8 +70,12 @@ impl Progress {
 /// One line for an outcome, then one indented line per pod problem.
 pub fn describe(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Installed { seconds } => format!("ready in {seconds:.1}s"),
-        Outcome::Unchanged { seconds } => format!("unchanged and ready ({seconds:.1}s)"),
+        Outcome::Installed { seconds, checks } => {
+            format!("ready in {seconds:.1}s{}", summarize(checks))
+        }
+        Outcome::Unchanged { seconds, checks } => {
+            format!("unchanged and ready ({seconds:.1}s){}", summarize(checks))
+        }
         Outcome::Blocked { by } => format!("not started: {by} is not healthy"),
         Outcome::Failed { error, problems } => {
             let mut text = format!("FAILED: {error}");
@@ -83,4 +88,27 @@ pub fn describe(outcome: &Outcome) -> String {
             text
         }
     }
+}
+
+/// `; checks: 1 passed, 1 skipped (pod x is on simulated node y: ...)`, or nothing without checks.
+fn summarize(checks: &[ComponentCheck]) -> String {
+    if checks.is_empty() {
+        return String::new();
+    }
+    let passed = checks
+        .iter()
+        .filter(|c| matches!(c.result, CheckResult::Passed { .. }))
+        .count();
+    let skipped: Vec<&str> = checks
+        .iter()
+        .filter_map(|c| match &c.result {
+            CheckResult::Skipped { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut text = format!("; checks: {passed} passed");
+    if !skipped.is_empty() {
+        text.push_str(&format!(", {} not run ({})", skipped.len(), skipped[0]));
+    }
+    text
 }
