@@ -37,6 +37,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             output,
         } => doctor(profile, location, output).await,
         Command::Status { target, output } => status(target, output).await,
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "helm-bigdata",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify {
             target,
             image,

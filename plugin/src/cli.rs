@@ -53,6 +53,11 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Print a shell completion script: `helm bigdata completion bash > /etc/bash_completion.d/helm-bigdata`.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Show each component: its release, chart version, readiness and endpoints.
     Status {
         #[command(flatten)]

@@ -152,6 +152,14 @@ impl Helm {
         Ok(serde_yaml::to_value(json).unwrap_or(Value::Null))
     }
 
+    /// `helm rollback` to the previous revision (repairs a release left pending by an interrupted run).
+    pub async fn rollback(&self, release: &str) -> Result<(), HelmError> {
+        let action = format!("roll back release {release}");
+        self.run(&action, &["rollback", release, "--wait"])
+            .await
+            .map(drop)
+    }
+
     /// `helm uninstall`; an absent release is not an error.
     pub async fn uninstall(&self, release: &str) -> Result<bool, HelmError> {
         match self
@@ -172,6 +180,13 @@ impl Helm {
         command.args(args).args(["--namespace", &self.namespace]);
         if let Some(context) = &self.kube_context {
             command.args(["--kube-context", context]);
+        }
+        if std::env::var("HELM_DEBUG").is_ok_and(|v| v == "true" || v == "1") {
+            eprintln!(
+                "helm-bigdata: running {} {}",
+                self.bin.display(),
+                args.join(" ")
+            );
         }
         let output = command.output().await.map_err(|source| HelmError::Spawn {
             bin: self.bin.display().to_string(),

@@ -105,6 +105,9 @@ impl Installer {
         }
     }
 
+    /// True when the release is deployed with exactly these values (nothing to do). A release left
+    /// half-done by an interrupted run (pending-install/upgrade/rollback: helm refuses to touch it) is
+    /// repaired first: a first install is removed, an upgrade rolled back; then it is installed again.
     async fn is_deployed_with_same_values(
         &self,
         release: &Release,
@@ -112,6 +115,14 @@ impl Installer {
         match self.helm.status(&release.name).await? {
             Some(status) if status.info.status == "deployed" => {
                 Ok(self.helm.user_values(&release.name).await? == release.values)
+            }
+            Some(status) if status.info.status == "pending-install" => {
+                self.helm.uninstall(&release.name).await?;
+                Ok(false)
+            }
+            Some(status) if status.info.status.starts_with("pending-") => {
+                self.helm.rollback(&release.name).await?;
+                Ok(false)
             }
             _ => Ok(false),
         }

@@ -428,3 +428,49 @@ async fn the_umbrella_chart_installs_a_profile_in_one_release() {
     let uninstall = run(&["uninstall", "bigdata", "-n", ns, "--wait"]);
     assert!(uninstall.status.success(), "{}", text(&uninstall));
 }
+
+/// Killing the plugin in the middle of an install and running it again completes the install: what
+/// was done is kept (left alone when healthy), the rest is done.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn an_install_killed_midway_completes_when_run_again() {
+    let ns = "lab-install-killed";
+    fresh_namespace(ns).await;
+    let values = std::env::temp_dir().join("bigdata-slow-metastore.yaml");
+    std::fs::write(
+        &values,
+        "hive-metastore:\n  podAnnotations:\n    lab.bigdata.io/ready-delay: 8s\n",
+    )
+    .unwrap();
+    let args = [
+        "install",
+        "--profile",
+        "hdfs-hive-spark",
+        "-n",
+        ns,
+        "--timeout",
+        "90s",
+        "-f",
+        values.to_str().unwrap(),
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_helm-bigdata"))
+        .args(args)
+        .env("HELM_BIN", helm_bin())
+        .env("BIGDATA_CHARTS_DIR", repo().join("charts"))
+        .env("BIGDATA_PROFILES_DIR", repo().join("values/profiles"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // mysql and hdfs are ready within seconds; the metastore is held 8 s: kill while it waits.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let again = bigdata(&args);
+    let log = text(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(log.contains("all 4 components are healthy"), "{log}");
+    assert!(log.contains("mysql           unchanged and ready"), "{log}");
+    bigdata(&["uninstall", "--purge", "-n", ns]);
+}
