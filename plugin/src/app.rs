@@ -515,7 +515,7 @@ async fn verify(
     match verdict {
         Verdict::NotVerified { node } => bail!(
             "could not verify: the verification pod ran on node {node}, which is simulated (kwok): no container ran, \
-             so nothing was checked. Run verify on a cluster with real nodes (ci/lab up --real, kind, k3d, ...)"
+             so nothing was checked. Run verify on a cluster with real nodes (kind, k3d, a cloud cluster)"
         ),
         Verdict::Ran(report) => {
             let failed: Vec<String> = report
