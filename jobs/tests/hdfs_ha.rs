@@ -16,9 +16,14 @@ use hdfs_native::WriteOptions;
 
 const MIB: usize = 1024 * 1024;
 
+/// The tests share one HA cluster and each fails it over on purpose: a failover one test triggers
+/// must not land in the middle of another test's setup, so they take turns.
+static CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs ci/hdfs"]
 async fn ha_write_read_delete_across_failovers() {
+    let _turn = CLUSTER.lock().await;
     let HdfsHa { url, control: ctl } = hdfs_ha();
     let fs = client(&url);
     let dir = unique_dir("ha-write-read-delete");
@@ -58,6 +63,7 @@ async fn ha_write_read_delete_across_failovers() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs ci/hdfs"]
 async fn ha_wordcount_survives_failovers_during_the_run() {
+    let _turn = CLUSTER.lock().await;
     let HdfsHa { url, control: ctl } = hdfs_ha();
     let fs = client(&url);
     let dir = unique_dir("ha-wordcount");
