@@ -37,6 +37,14 @@ pub struct Price {
     pub amount: f64,
 }
 
+/// One generated event: its key (station number or symbol), its JSON, its event time (ms since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedRecord {
+    pub key: String,
+    pub json: String,
+    pub event_ms: i64,
+}
+
 /// Which demo's events to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EventKind {
@@ -75,12 +83,28 @@ impl Generator {
 
     /// The next event as one JSON line (no newline).
     pub fn next_json(&mut self) -> String {
-        let json = match self.kind {
-            EventKind::Bikes => serde_json::to_string(&self.next_station()),
-            EventKind::Stocks => serde_json::to_string(&self.next_tick()),
+        self.next_record().json
+    }
+
+    /// The next event with its key (the station number or the stock symbol) and event time.
+    pub fn next_record(&mut self) -> GeneratedRecord {
+        let event_ms = self.clock_ms;
+        let (key, json) = match self.kind {
+            EventKind::Bikes => {
+                let s = self.next_station();
+                (s.number.to_string(), serde_json::to_string(&s))
+            }
+            EventKind::Stocks => {
+                let t = self.next_tick();
+                (t.symbol.clone(), serde_json::to_string(&t))
+            }
         };
         self.clock_ms += self.step_ms;
-        json.expect("plain structs always serialize")
+        GeneratedRecord {
+            key,
+            json: json.expect("plain structs always serialize"),
+            event_ms,
+        }
     }
 
     fn next_station(&mut self) -> StationStatus {

@@ -1,5 +1,12 @@
 //! `bigdata-jobs`: the batch and stream jobs of the bigdata platform.
 
+pub mod duration;
 pub mod events;
+pub mod generate;
 pub mod hdfs;
+pub mod kafka;
+pub mod metrics;
+pub mod stream;
+pub mod verify;
+pub mod window;
 pub mod wordcount;

@@ -3,9 +3,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use bigdata_jobs::duration::parse_duration;
 use bigdata_jobs::events::{EventKind, Generator};
 use bigdata_jobs::hdfs::{HdfsOptions, parse_conf_pair};
+use bigdata_jobs::kafka::StopFlag;
+use bigdata_jobs::window::WindowSpec;
 use bigdata_jobs::wordcount::{self, Interrupted};
+use bigdata_jobs::{generate, stream, verify};
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing::error;
 
@@ -21,6 +25,19 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Json,
+    Text,
+}
+
+fn default_instance_id() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "0".to_string())
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Json,
     Text,
@@ -28,7 +45,8 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write synthetic demo events (bike station status or stock ticks) as JSON lines to stdout.
+    /// Synthetic demo events (bike station status or stock ticks): JSON lines to stdout, or to a Kafka
+    /// topic with --topic (keyed by station number / symbol, idempotent producer, at --rate events/s).
     Generate {
         /// Which demo's events.
         #[arg(long, value_enum, default_value_t = EventKind::Bikes, env = "BIGDATA_EVENT_KIND")]
@@ -48,6 +66,99 @@ enum Command {
         /// Event time between two events, in milliseconds.
         #[arg(long, default_value_t = 100)]
         step_ms: i64,
+        /// Produce to this Kafka topic instead of writing to stdout.
+        #[arg(long, env = "BIGDATA_GENERATE_TOPIC")]
+        topic: Option<String>,
+        /// Kafka bootstrap servers (host:port,...), with --topic.
+        #[arg(
+            long,
+            env = "BIGDATA_KAFKA_BOOTSTRAP",
+            default_value = "localhost:9092"
+        )]
+        bootstrap_servers: String,
+        /// Target events per second (token bucket); 0: as fast as possible.
+        #[arg(long, default_value_t = 0, env = "BIGDATA_GENERATE_RATE")]
+        rate: u64,
+        /// Create the topic with this many partitions if it does not exist.
+        #[arg(long, env = "BIGDATA_GENERATE_PARTITIONS")]
+        partitions: Option<i32>,
+    },
+    /// Per-key tumbling-window aggregates of the demo events, exactly once, Kafka to Kafka.
+    ///
+    /// Bikes: per station and window, count and min/max/avg of available_bikes. Stocks: per symbol and
+    /// window, count, open/high/low/close of price.amount and the summed volume. Event time is the record's
+    /// last_update / as_of (ms). A window is written when its partition's watermark (largest event time
+    /// seen minus --allowed-lateness) passes its end; records for a window already written, and malformed
+    /// records, go to the dead-letter topic. Exit codes: 0 stopped (SIGTERM/SIGINT or --stop-after-idle,
+    /// open transaction committed), 1 failed (the open transaction aborted), 2 bad usage.
+    Stream {
+        /// Kafka bootstrap servers (host:port,...).
+        #[arg(
+            long,
+            env = "BIGDATA_KAFKA_BOOTSTRAP",
+            default_value = "localhost:9092"
+        )]
+        bootstrap_servers: String,
+        #[arg(long, env = "BIGDATA_STREAM_INPUT_TOPIC")]
+        input_topic: String,
+        #[arg(long, env = "BIGDATA_STREAM_OUTPUT_TOPIC")]
+        output_topic: String,
+        #[arg(long, env = "BIGDATA_STREAM_DEAD_LETTER_TOPIC")]
+        dead_letter_topic: String,
+        /// Which demo's events the input holds.
+        #[arg(long, value_enum, env = "BIGDATA_EVENT_KIND")]
+        kind: EventKind,
+        /// Window length (e.g. 60s, 500ms, 5m).
+        #[arg(long, default_value = "60s", value_parser = parse_duration, env = "BIGDATA_STREAM_WINDOW")]
+        window: Duration,
+        /// How far behind the largest event time seen a record may be and still count.
+        #[arg(long, default_value = "10s", value_parser = parse_duration, env = "BIGDATA_STREAM_ALLOWED_LATENESS")]
+        allowed_lateness: Duration,
+        /// Consumer group (also part of the transactional.id).
+        #[arg(long, env = "BIGDATA_STREAM_GROUP")]
+        group: String,
+        /// This instance's stable id (static group membership; part of the transactional.id). Run
+        /// instances as a StatefulSet so a restarted pod keeps its id and fences its predecessor.
+        #[arg(long, env = "BIGDATA_STREAM_INSTANCE_ID", default_value_t = default_instance_id())]
+        instance_id: String,
+        /// Commit the transaction after this many input records...
+        #[arg(long, default_value_t = 10_000, env = "BIGDATA_STREAM_COMMIT_RECORDS")]
+        commit_records: u64,
+        /// ...or after this long, whichever comes first.
+        #[arg(long, default_value = "1s", value_parser = parse_duration, env = "BIGDATA_STREAM_COMMIT_INTERVAL")]
+        commit_interval: Duration,
+        /// Stop (committing) when no record came for this long, e.g. 5s. Default: run until a signal.
+        #[arg(long, value_parser = parse_duration, env = "BIGDATA_STREAM_STOP_AFTER_IDLE")]
+        stop_after_idle: Option<Duration>,
+        /// Serve Prometheus metrics on this address (GET /metrics), e.g. 0.0.0.0:9100.
+        #[arg(long, env = "BIGDATA_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Do not create missing output / dead-letter topics.
+        #[arg(long, env = "BIGDATA_STREAM_NO_CREATE_TOPICS")]
+        no_create_topics: bool,
+        /// Consumer group session timeout.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        session_timeout: Duration,
+        /// Transaction timeout (the broker aborts a transaction left open longer).
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        transaction_timeout: Duration,
+        /// librdkafka setting KEY=VALUE over the job's own, for both clients (repeatable, or several
+        /// separated by ';'), e.g. debug=cgrp,fetch or security.protocol=...
+        #[arg(long = "kafka-conf", value_name = "KEY=VALUE", env = "BIGDATA_KAFKA_CONF",
+              value_delimiter = ';', value_parser = parse_conf_pair)]
+        kafka_conf: Vec<(String, String)>,
+    },
+    /// Probe each component whose endpoint is set: BIGDATA_KAFKA_BOOTSTRAP, BIGDATA_HDFS_URL,
+    /// BIGDATA_MYSQL_ADDRESS (or BIGDATA_MYSQL_HOST + BIGDATA_MYSQL_PORT), BIGDATA_METASTORE_URI,
+    /// BIGDATA_SPARK_HISTORY_URL. Exit 0 only if every check passed (and there was one).
+    Verify {
+        /// `json`: human lines on stderr and the JSON report as the last stdout line; `text`: the human
+        /// lines on stdout.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+        report: ReportFormat,
+        /// Time limit of each check.
+        #[arg(long, default_value = "30s", value_parser = parse_duration, env = "BIGDATA_VERIFY_TIMEOUT")]
+        timeout: Duration,
     },
     /// Count the words of HDFS files; write sorted `word<TAB>count` lines to <OUTPUT>/part-r-00000.
     ///
@@ -88,6 +199,8 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        // Already reported (before the report, which must stay the last line).
+        Err(e) if e.is::<verify::ChecksFailed>() => ExitCode::FAILURE,
         Err(e) => {
             let interrupted = e.downcast_ref::<Interrupted>().copied();
             error!(error = format!("{e:#}"), "failed");
@@ -125,8 +238,26 @@ fn run(command: Command) -> anyhow::Result<()> {
             stations,
             start_ms,
             step_ms,
+            topic,
+            bootstrap_servers,
+            rate,
+            partitions,
         } => {
             let mut generator = Generator::new(kind, seed, stations, start_ms, step_ms);
+            if let Some(topic) = topic {
+                let stop = StopFlag::on_signals()?;
+                let target = generate::KafkaTarget {
+                    bootstrap: bootstrap_servers,
+                    topic,
+                    rate,
+                    partitions,
+                };
+                let summary = generate::produce(&mut generator, count, &target, &stop)?;
+                return match summary.interrupted {
+                    Some(signal) => Err(Interrupted(signal).into()),
+                    None => Ok(()),
+                };
+            }
             let mut out = BufWriter::new(std::io::stdout().lock());
             for _ in 0..count {
                 writeln!(out, "{}", generator.next_json()).context("failed to write to stdout")?;
@@ -162,6 +293,98 @@ fn run(command: Command) -> anyhow::Result<()> {
                 let shutdown = shutdown_signal()?;
                 wordcount::run(&options, shutdown).await.map(|_| ())
             })
+        }
+        Command::Stream {
+            bootstrap_servers,
+            input_topic,
+            output_topic,
+            dead_letter_topic,
+            kind,
+            window,
+            allowed_lateness,
+            group,
+            instance_id,
+            commit_records,
+            commit_interval,
+            stop_after_idle,
+            metrics_addr,
+            no_create_topics,
+            session_timeout,
+            transaction_timeout,
+            kafka_conf,
+        } => {
+            let stop = StopFlag::on_signals()?;
+            let options = stream::Options {
+                bootstrap: bootstrap_servers,
+                input_topic,
+                output_topic,
+                dead_letter_topic,
+                spec: WindowSpec {
+                    kind,
+                    size_ms: window.as_millis() as i64,
+                    lateness_ms: allowed_lateness.as_millis() as i64,
+                },
+                group,
+                instance_id,
+                commit_records: commit_records.max(1),
+                commit_interval,
+                stop_after_idle,
+                metrics_addr,
+                create_topics: !no_create_topics,
+                session_timeout,
+                transaction_timeout,
+                kafka_conf,
+            };
+            stream::run(options, &stop).map(|_| ())
+        }
+        Command::Verify { report, timeout } => {
+            let targets = verify::Targets::from_env();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("failed to start the async runtime")?;
+            let result = runtime.block_on(verify::run(&targets, timeout));
+            // Probes may leave librdkafka/hdfs-native tasks behind: do not wait for them.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            let failed = result.checks.iter().filter(|c| !c.ok).count();
+            let verdict = if targets.is_empty() {
+                Some(
+                    "nothing to verify: set BIGDATA_KAFKA_BOOTSTRAP, BIGDATA_HDFS_URL, BIGDATA_MYSQL_ADDRESS, \
+                     BIGDATA_METASTORE_URI or BIGDATA_SPARK_HISTORY_URL"
+                        .to_string(),
+                )
+            } else if failed > 0 {
+                Some(format!("{failed} of {} checks failed", result.checks.len()))
+            } else {
+                None
+            };
+            // Everything on stderr comes before the report, so that the report stays the last line of a
+            // pod's log (stdout and stderr interleaved).
+            if let Some(v) = &verdict {
+                error!(error = v.as_str(), "verify: failed");
+            }
+            match report {
+                ReportFormat::Json => {
+                    for line in result.lines() {
+                        eprintln!("{line}");
+                    }
+                    let json =
+                        serde_json::to_string(&result).context("failed to render the report")?;
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "{json}")
+                        .and_then(|_| out.flush())
+                        .context("failed to write the report")?;
+                }
+                ReportFormat::Text => {
+                    for line in result.lines() {
+                        println!("{line}");
+                    }
+                }
+            }
+            match verdict {
+                Some(_) => Err(verify::ChecksFailed.into()),
+                None => Ok(()),
+            }
         }
     }
 }

@@ -1,0 +1,217 @@
+//! `bigdata-jobs generate --topic`: the demo events produced to Kafka, keyed by station number or stock
+//! symbol, at a target rate (token bucket), through an idempotent producer.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use rdkafka::ClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::DeliveryResult;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use tracing::info;
+
+use crate::events::Generator;
+use crate::kafka::{self, StopFlag};
+
+/// A token bucket: `rate` tokens a second, at most `burst` saved up.
+#[derive(Debug)]
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(rate: u64, burst: u64, now: Instant) -> TokenBucket {
+        let burst = burst.max(1) as f64;
+        TokenBucket {
+            rate: rate as f64,
+            burst,
+            tokens: burst,
+            last: now,
+        }
+    }
+
+    /// Takes one token if there is one; otherwise says how long until there is.
+    pub fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
+}
+
+/// Counts failed deliveries (an idempotent producer retries the others itself).
+#[derive(Default)]
+struct DeliveryContext {
+    failed: Mutex<(u64, Option<String>)>,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            let mut f = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            f.0 += 1;
+            f.1.get_or_insert_with(|| e.to_string());
+        }
+    }
+}
+
+/// Where and how fast to produce.
+#[derive(Debug, Clone)]
+pub struct KafkaTarget {
+    pub bootstrap: String,
+    pub topic: String,
+    /// Events a second; 0: as fast as possible.
+    pub rate: u64,
+    /// Create the topic with this many partitions when it does not exist.
+    pub partitions: Option<i32>,
+}
+
+/// What was produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub produced: u64,
+    pub seconds: f64,
+    pub interrupted: Option<&'static str>,
+}
+
+/// Produces `count` events of `generator` to the topic; returns once all are acknowledged (`acks=all`).
+pub fn produce(
+    generator: &mut Generator,
+    count: u64,
+    target: &KafkaTarget,
+    stop: &StopFlag,
+) -> anyhow::Result<Summary> {
+    if let Some(p) = target.partitions {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let created = rt.block_on(kafka::ensure_topic(
+            &target.bootstrap,
+            &target.topic,
+            p,
+            Duration::from_secs(30),
+        ))?;
+        if created {
+            info!(
+                topic = target.topic,
+                partitions = p,
+                "generate: created the topic"
+            );
+        }
+    }
+    let producer: BaseProducer<DeliveryContext> =
+        kafka::config(&target.bootstrap, "bigdata-jobs-generate")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "20")
+            .set("compression.type", "lz4")
+            // The Java client's partitioner: the same key lands in the same partition as from Java producers.
+            .set("partitioner", "murmur2_random")
+            .create_with_context(DeliveryContext::default())
+            .context("failed to create the Kafka producer")?;
+    let start = Instant::now();
+    let mut bucket =
+        (target.rate > 0).then(|| TokenBucket::new(target.rate, (target.rate / 100).max(1), start));
+    let mut produced = 0;
+    let mut interrupted = None;
+    while produced < count {
+        if stop.is_stopped() {
+            interrupted = stop.signal();
+            break;
+        }
+        if let Some(b) = bucket.as_mut()
+            && let Err(wait) = b.try_take(Instant::now())
+        {
+            producer.poll(wait);
+            continue;
+        }
+        let record = generator.next_record();
+        loop {
+            // The record's timestamp is the produce time, not the event time: the demo's event times
+            // are in the past (2023 by default), and time-based retention would delete such records.
+            let r = BaseRecord::to(&target.topic)
+                .key(&record.key)
+                .payload(&record.json);
+            match producer.send(r) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    producer.poll(Duration::from_millis(50));
+                }
+                Err((e, _)) => bail!("failed to produce to {}: {e}", target.topic),
+            }
+        }
+        produced += 1;
+        producer.poll(Duration::ZERO);
+    }
+    producer
+        .flush(Duration::from_secs(120))
+        .with_context(|| format!("failed to flush the events to {}", target.topic))?;
+    let (failed, first) = producer
+        .context()
+        .failed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if failed > 0 {
+        bail!(
+            "{failed} of {produced} events were not delivered to {}: {}",
+            target.topic,
+            first.unwrap_or_default()
+        );
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    info!(
+        topic = target.topic,
+        produced,
+        seconds,
+        events_per_s = (produced as f64 / seconds.max(1e-9)).round(),
+        "generate: done"
+    );
+    Ok(Summary {
+        produced,
+        seconds,
+        interrupted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_the_rate_and_the_burst() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(100, 5, t0);
+        for _ in 0..5 {
+            assert!(b.try_take(t0).is_ok());
+        }
+        let wait = b.try_take(t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.01).abs() < 1e-6, "{wait:?}");
+        // One second later: 100 tokens earned, but only 5 kept.
+        let t1 = t0 + Duration::from_secs(1);
+        let taken = (0..10).filter(|_| b.try_take(t1).is_ok()).count();
+        assert_eq!(taken, 5);
+        // Over 2 simulated seconds at most rate * 2 + burst are taken.
+        let mut b = TokenBucket::new(1000, 10, t0);
+        let mut taken = 0;
+        for i in 0..20_000u64 {
+            if b.try_take(t0 + Duration::from_micros(i * 100)).is_ok() {
+                taken += 1;
+            }
+        }
+        assert!((2000..=2010).contains(&taken), "{taken}");
+    }
+}

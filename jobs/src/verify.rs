@@ -1,0 +1,789 @@
+//! `bigdata-jobs verify`: real probes of each component whose endpoint is set in the environment.
+//!
+//! | env | component | checks |
+//! | --- | --- | --- |
+//! | `BIGDATA_KAFKA_BOOTSTRAP` | kafka | create a temporary topic; produce one message and consume it back; delete the topic |
+//! | `BIGDATA_HDFS_URL` | hdfs | write a small file, read it back, delete it (hdfs-native) |
+//! | `BIGDATA_MYSQL_ADDRESS` (or `BIGDATA_MYSQL_HOST` + `BIGDATA_MYSQL_PORT`) | mysql | the server greeting packet: protocol and version |
+//! | `BIGDATA_METASTORE_URI` | hive-metastore | Thrift `get_all_databases` (binary protocol, hand-written) lists `default` |
+//! | `BIGDATA_SPARK_HISTORY_URL` | spark | `GET /api/v1/version` of the history server |
+//!
+//! The report (`{"checks":[{"component","check","ok","millis","detail"}]}`) is what `helm bigdata verify`
+//! reads from the last line of the pod's log (plugin/src/verify.rs).
+
+use std::future::Future;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use bytes::Bytes;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+
+use crate::hdfs::{self, HdfsLocation, HdfsOptions};
+use crate::kafka;
+
+/// `verify` found a failed check (or nothing to check); already reported.
+#[derive(Debug, Clone, Copy)]
+pub struct ChecksFailed;
+
+impl std::fmt::Display for ChecksFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("verification failed")
+    }
+}
+
+impl std::error::Error for ChecksFailed {}
+
+/// One probe's result (the plugin's `CheckResult`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub component: String,
+    pub check: String,
+    pub ok: bool,
+    pub millis: u64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn all_ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+
+    /// One human line per check.
+    pub fn lines(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .map(|c| {
+                format!(
+                    "{:<4} {:<15} {:<22} {:>6} ms  {}",
+                    if c.ok { "ok" } else { "FAIL" },
+                    c.component,
+                    c.check,
+                    c.millis,
+                    c.detail
+                )
+            })
+            .collect()
+    }
+}
+
+/// The endpoints to probe (each `None` is skipped).
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub kafka_bootstrap: Option<String>,
+    pub hdfs_url: Option<String>,
+    pub mysql_address: Option<String>,
+    pub metastore_uri: Option<String>,
+    pub spark_history_url: Option<String>,
+}
+
+impl Targets {
+    /// From the `BIGDATA_*` environment variables (empty values count as unset).
+    pub fn from_env() -> Targets {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mysql_address = var("BIGDATA_MYSQL_ADDRESS").or_else(|| {
+            Some(format!(
+                "{}:{}",
+                var("BIGDATA_MYSQL_HOST")?,
+                var("BIGDATA_MYSQL_PORT")?
+            ))
+        });
+        Targets {
+            kafka_bootstrap: var("BIGDATA_KAFKA_BOOTSTRAP"),
+            hdfs_url: var("BIGDATA_HDFS_URL"),
+            mysql_address,
+            metastore_uri: var("BIGDATA_METASTORE_URI"),
+            spark_history_url: var("BIGDATA_SPARK_HISTORY_URL"),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kafka_bootstrap.is_none()
+            && self.hdfs_url.is_none()
+            && self.mysql_address.is_none()
+            && self.metastore_uri.is_none()
+            && self.spark_history_url.is_none()
+    }
+}
+
+/// Collects checks, each timed and bounded by the timeout.
+struct Checks {
+    checks: Vec<Check>,
+    timeout: Duration,
+}
+
+impl Checks {
+    async fn run<T, F>(&mut self, component: &str, check: &str, probe: F) -> Option<T>
+    where
+        F: Future<Output = anyhow::Result<(T, String)>>,
+    {
+        let start = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, probe).await {
+            Ok(r) => r,
+            Err(_) => Err(anyhow!("no answer within {}s", self.timeout.as_secs_f64())),
+        };
+        let millis = start.elapsed().as_millis() as u64;
+        let (value, ok, detail) = match result {
+            Ok((v, detail)) => (Some(v), true, detail),
+            Err(e) => (None, false, format!("{e:#}")),
+        };
+        tracing::info!(component, check, ok, millis, detail, "verify: check");
+        self.checks.push(Check {
+            component: component.into(),
+            check: check.into(),
+            ok,
+            millis,
+            detail,
+        });
+        value
+    }
+}
+
+/// Runs every probe whose target is set, one component after the other.
+pub async fn run(targets: &Targets, timeout: Duration) -> Report {
+    let mut c = Checks {
+        checks: Vec::new(),
+        timeout,
+    };
+    let suffix = format!("{:016x}", rand::random::<u64>());
+    if let Some(bootstrap) = &targets.kafka_bootstrap {
+        let topic = format!("bigdata-verify-{suffix}");
+        if c.run("kafka", "create topic", async {
+            kafka::ensure_topic(bootstrap, &topic, 1, timeout).await?;
+            Ok(((), format!("{topic} on {bootstrap}")))
+        })
+        .await
+        .is_some()
+        {
+            c.run(
+                "kafka",
+                "produce and consume",
+                kafka_roundtrip(bootstrap, &topic, &suffix),
+            )
+            .await;
+            c.run("kafka", "delete topic", async {
+                kafka::delete_topic(bootstrap, &topic, timeout).await?;
+                Ok(((), topic.clone()))
+            })
+            .await;
+        }
+    }
+    if let Some(url) = &targets.hdfs_url {
+        hdfs_checks(&mut c, url, &suffix).await;
+    }
+    if let Some(address) = &targets.mysql_address {
+        let address = address.clone();
+        c.run(
+            "mysql",
+            "server greeting",
+            blocking(move || {
+                let g = mysql_greeting(&address, timeout)?;
+                Ok((
+                    (),
+                    format!(
+                        "{} (protocol {}) at {address}",
+                        g.server_version, g.protocol
+                    ),
+                ))
+            }),
+        )
+        .await;
+    }
+    if let Some(uri) = &targets.metastore_uri {
+        let uri = uri.clone();
+        c.run(
+            "hive-metastore",
+            "get_all_databases",
+            blocking(move || {
+                let address = uri
+                    .strip_prefix("thrift://")
+                    .ok_or_else(|| anyhow!("'{uri}': expected thrift://host:port"))?
+                    .trim_end_matches('/')
+                    .to_string();
+                let dbs = metastore_databases(&address, timeout)?;
+                if !dbs.iter().any(|d| d == "default") {
+                    bail!("the database list has no `default`: {dbs:?}");
+                }
+                Ok((
+                    (),
+                    format!("{} databases ({}) at {uri}", dbs.len(), dbs.join(", ")),
+                ))
+            }),
+        )
+        .await;
+    }
+    if let Some(url) = &targets.spark_history_url {
+        let url = url.clone();
+        c.run(
+            "spark",
+            "history server version",
+            blocking(move || {
+                let version = spark_history_version(&url, timeout)?;
+                Ok(((), format!("Spark {version} at {url}")))
+            }),
+        )
+        .await;
+    }
+    Report { checks: c.checks }
+}
+
+/// Runs blocking socket code on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| anyhow!("the probe panicked: {e}"))?
+}
+
+async fn kafka_roundtrip(
+    bootstrap: &str,
+    topic: &str,
+    token: &str,
+) -> anyhow::Result<((), String)> {
+    let producer: FutureProducer = kafka::config(bootstrap, "bigdata-verify")
+        .set("enable.idempotence", "true")
+        .create()
+        .context("failed to create the producer")?;
+    let payload = format!("bigdata verify {token}");
+    let (partition, offset) = producer
+        .send(
+            FutureRecord::to(topic).key("verify").payload(&payload),
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|(e, _)| anyhow!("produce to {topic}: {e}"))
+        .map(|d| (d.partition, d.offset))?;
+    let consumer: StreamConsumer = kafka::config(bootstrap, "bigdata-verify")
+        .set("group.id", format!("bigdata-verify-{token}"))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+        .context("failed to create the consumer")?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    consumer.assign(&tpl)?;
+    let m = consumer
+        .recv()
+        .await
+        .with_context(|| format!("consume from {topic}"))?;
+    let got = m.payload().map(|p| String::from_utf8_lossy(p).into_owned());
+    if got.as_deref() != Some(payload.as_str()) {
+        bail!(
+            "read back {got:?} at {partition}/{}, expected {payload:?}",
+            m.offset()
+        );
+    }
+    Ok((
+        (),
+        format!("1 message through {topic} (partition {partition}, offset {offset})"),
+    ))
+}
+
+async fn hdfs_checks(c: &mut Checks, url: &str, token: &str) {
+    let base = url.trim_end_matches('/');
+    let location = format!("{base}/tmp/.bigdata-verify-{token}");
+    let data = Bytes::from(format!("bigdata verify {token}\n").repeat(100));
+    // Shorter than the check's limit, so that an unreachable NameNode is named in the error.
+    let options = HdfsOptions {
+        conf: Vec::new(),
+        connect_timeout: Some(c.timeout.mul_f64(0.8)),
+    };
+    let client = c
+        .run("hdfs", "write file", async {
+            let loc = HdfsLocation::parse(&location)?;
+            let client = hdfs::client(&loc, &options)?;
+            let write = async {
+                let opts = hdfs_native::WriteOptions::default().create_parent(true);
+                let mut w = client.create(&loc.path, opts).await?;
+                w.write_bytes(data.clone()).await?;
+                w.close().await
+            };
+            hdfs::first_request(&loc, &options, write)
+                .await?
+                .with_context(|| format!("write {location}"))?;
+            Ok(((client, loc), format!("{} bytes to {location}", data.len())))
+        })
+        .await;
+    let Some((client, loc)) = client else {
+        return;
+    };
+    c.run("hdfs", "read file", async {
+        let r = client.read(&loc.path).await?;
+        let got = r.read_range(0, r.file_length()).await?;
+        if got != data {
+            bail!(
+                "read {} bytes that differ from the {} written",
+                got.len(),
+                data.len()
+            );
+        }
+        Ok(((), format!("{} bytes read back", got.len())))
+    })
+    .await;
+    c.run("hdfs", "delete file", async {
+        if !client.delete(&loc.path, false).await? {
+            bail!("{location} was not deleted");
+        }
+        Ok(((), location.clone()))
+    })
+    .await;
+}
+
+fn connect(address: &str, timeout: Duration) -> anyhow::Result<TcpStream> {
+    let addrs: Vec<_> = address
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {address}"))?
+        .collect();
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(s) => {
+                s.set_read_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))?;
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e) => Err(anyhow!("cannot connect to {address}: {e}")),
+        None => Err(anyhow!("{address} resolves to no address")),
+    }
+}
+
+/// The MySQL/MariaDB server greeting (protocol 10 handshake).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    pub protocol: u8,
+    pub server_version: String,
+}
+
+/// Connects and reads the server's first packet.
+pub fn mysql_greeting(address: &str, timeout: Duration) -> anyhow::Result<Greeting> {
+    let mut s = connect(address, timeout)?;
+    let wait = timeout.mul_f64(0.8);
+    s.set_read_timeout(Some(wait))?;
+    let mut header = [0u8; 4];
+    s.read_exact(&mut header).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => anyhow!(
+            "{address} sent no greeting within {}s: not a MySQL server?",
+            wait.as_secs_f64()
+        ),
+        std::io::ErrorKind::UnexpectedEof => {
+            anyhow!("{address} closed the connection without a greeting: not a MySQL server?")
+        }
+        _ => anyhow!("reading the greeting from {address}: {e}"),
+    })?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload)
+        .context("reading the greeting packet")?;
+    parse_greeting(&payload)
+}
+
+/// Parses a greeting packet's payload (or the error packet a server sends instead).
+pub fn parse_greeting(payload: &[u8]) -> anyhow::Result<Greeting> {
+    match payload.first() {
+        Some(0xff) => {
+            let code = payload
+                .get(1..3)
+                .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+            let message = String::from_utf8_lossy(payload.get(3..).unwrap_or_default());
+            bail!(
+                "the server refused the connection: error {code}: {}",
+                message.trim_start_matches('#')
+            )
+        }
+        Some(&protocol) if protocol == 10 || protocol == 9 => {
+            let rest = &payload[1..];
+            let end = rest
+                .iter()
+                .position(|b| *b == 0)
+                .ok_or_else(|| anyhow!("greeting without a version string"))?;
+            let version = String::from_utf8_lossy(&rest[..end]).into_owned();
+            // MariaDB prefixes "5.5.5-" for old clients.
+            let version = version
+                .strip_prefix("5.5.5-")
+                .map(str::to_string)
+                .unwrap_or(version);
+            Ok(Greeting {
+                protocol,
+                server_version: version,
+            })
+        }
+        Some(other) => bail!("not a MySQL greeting (first byte {other:#04x})"),
+        None => bail!("empty greeting packet"),
+    }
+}
+
+// Thrift binary protocol (strict), buffered transport.
+const T_STOP: u8 = 0;
+const T_STRING: u8 = 11;
+const T_STRUCT: u8 = 12;
+const T_LIST: u8 = 15;
+
+/// A Thrift call with no arguments: message header and an empty args struct.
+pub fn thrift_call(method: &str, seqid: i32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0x8001_0001u32.to_be_bytes()); // version 1, CALL
+    b.extend_from_slice(&(method.len() as i32).to_be_bytes());
+    b.extend_from_slice(method.as_bytes());
+    b.extend_from_slice(&seqid.to_be_bytes());
+    b.push(T_STOP);
+    b
+}
+
+struct ThriftReader<R> {
+    r: R,
+}
+
+impl<R: Read> ThriftReader<R> {
+    fn bytes(&mut self, n: usize) -> anyhow::Result<Vec<u8>> {
+        let mut b = vec![0u8; n];
+        self.r.read_exact(&mut b).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => anyhow!(
+                "the server closed the connection without a (complete) Thrift reply: not a Hive metastore, \
+                 or one that expects SASL or framed transport?"
+            ),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                anyhow!("no Thrift reply in time")
+            }
+            _ => anyhow!("reading the Thrift reply: {e}"),
+        })?;
+        Ok(b)
+    }
+    fn u8(&mut self) -> anyhow::Result<u8> {
+        Ok(self.bytes(1)?[0])
+    }
+    fn i16(&mut self) -> anyhow::Result<i16> {
+        let b = self.bytes(2)?;
+        Ok(i16::from_be_bytes([b[0], b[1]]))
+    }
+    fn i32(&mut self) -> anyhow::Result<i32> {
+        let b = self.bytes(4)?;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn string(&mut self) -> anyhow::Result<String> {
+        let len = self.i32()?;
+        if !(0..=16 << 20).contains(&len) {
+            bail!("bad Thrift string length {len}");
+        }
+        Ok(String::from_utf8_lossy(&self.bytes(len as usize)?).into_owned())
+    }
+    fn skip(&mut self, ty: u8, depth: u32) -> anyhow::Result<()> {
+        if depth > 32 {
+            bail!("Thrift value nested too deep");
+        }
+        match ty {
+            2 | 3 => drop(self.bytes(1)?),
+            6 => drop(self.bytes(2)?),
+            8 => drop(self.bytes(4)?),
+            4 | 10 => drop(self.bytes(8)?),
+            T_STRING => drop(self.string()?),
+            T_STRUCT => loop {
+                let fty = self.u8()?;
+                if fty == T_STOP {
+                    break;
+                }
+                self.i16()?;
+                self.skip(fty, depth + 1)?;
+            },
+            13 => {
+                let (k, v, n) = (self.u8()?, self.u8()?, self.i32()?);
+                for _ in 0..n.max(0) {
+                    self.skip(k, depth + 1)?;
+                    self.skip(v, depth + 1)?;
+                }
+            }
+            14 | T_LIST => {
+                let (e, n) = (self.u8()?, self.i32()?);
+                for _ in 0..n.max(0) {
+                    self.skip(e, depth + 1)?;
+                }
+            }
+            other => bail!("unknown Thrift type {other}"),
+        }
+        Ok(())
+    }
+    /// The string field 1 of a struct (an exception's message), skipping the rest.
+    fn struct_message(&mut self) -> anyhow::Result<String> {
+        let mut message = String::new();
+        loop {
+            let ty = self.u8()?;
+            if ty == T_STOP {
+                return Ok(message);
+            }
+            let id = self.i16()?;
+            if id == 1 && ty == T_STRING {
+                message = self.string()?;
+            } else {
+                self.skip(ty, 1)?;
+            }
+        }
+    }
+}
+
+/// Reads the reply of a call whose result is `list<string>` (field 0), e.g. `get_all_databases`.
+pub fn parse_string_list_reply(
+    r: impl Read,
+    method: &str,
+    seqid: i32,
+) -> anyhow::Result<Vec<String>> {
+    let mut t = ThriftReader { r };
+    let version = t.i32()?;
+    if version as u32 & 0xffff_0000 != 0x8001_0000 {
+        bail!(
+            "not a Thrift binary-protocol reply (header {version:#010x}); is this a metastore (no SASL, no framing)?"
+        );
+    }
+    let kind = version & 0xff;
+    let name = t.string()?;
+    let got_seqid = t.i32()?;
+    if kind == 3 {
+        let message = t.struct_message()?;
+        bail!("the server answered {name} with an exception: {message}");
+    }
+    if kind != 2 || name != method || got_seqid != seqid {
+        bail!("unexpected Thrift message: type {kind}, name {name:?}, seqid {got_seqid}");
+    }
+    let mut result = None;
+    loop {
+        let ty = t.u8()?;
+        if ty == T_STOP {
+            break;
+        }
+        let id = t.i16()?;
+        match (id, ty) {
+            (0, T_LIST) => {
+                let (elem, n) = (t.u8()?, t.i32()?);
+                if elem != T_STRING {
+                    bail!("{method} returned a list of type {elem}, expected strings");
+                }
+                let mut v = Vec::with_capacity(n.clamp(0, 1024) as usize);
+                for _ in 0..n.max(0) {
+                    v.push(t.string()?);
+                }
+                result = Some(v);
+            }
+            (_, T_STRUCT) => {
+                let message = t.struct_message()?;
+                bail!("{method} failed: {message}");
+            }
+            _ => t.skip(ty, 0)?,
+        }
+    }
+    result.ok_or_else(|| anyhow!("{method} returned no value"))
+}
+
+/// Calls `get_all_databases` on a Hive metastore.
+pub fn metastore_databases(address: &str, timeout: Duration) -> anyhow::Result<Vec<String>> {
+    let mut s = connect(address, timeout)?;
+    s.write_all(&thrift_call("get_all_databases", 1))
+        .context("sending the Thrift call")?;
+    parse_string_list_reply(std::io::BufReader::new(s), "get_all_databases", 1)
+}
+
+/// `GET <url>/api/v1/version` of a Spark history server: its `spark` field.
+pub fn spark_history_version(url: &str, timeout: Duration) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow!("'{url}': expected http://host:port"))?;
+    let (authority, prefix) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    let address = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let path = format!("{prefix}/api/v1/version");
+    let mut s = connect(&address, timeout)?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .context("reading the HTTP response")?;
+    let (status, body) = parse_http_response(&raw)?;
+    if status != 200 {
+        bail!(
+            "GET {path}: HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        );
+    }
+    #[derive(Deserialize)]
+    struct Version {
+        spark: String,
+    }
+    let v: Version = serde_json::from_slice(&body).with_context(|| {
+        format!(
+            "GET {path}: not a version object: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        )
+    })?;
+    Ok(v.spark)
+}
+
+/// Status and body of an HTTP/1.x response (plain or chunked body).
+pub fn parse_http_response(raw: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow!("incomplete HTTP response"))?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let body = &raw[split + 4..];
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            anyhow!(
+                "bad HTTP status line: {}",
+                head.lines().next().unwrap_or("")
+            )
+        })?;
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    if !chunked {
+        return Ok((status, body.to_vec()));
+    }
+    let mut out = Vec::new();
+    let mut rest = body;
+    loop {
+        let eol = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| anyhow!("bad chunked body"))?;
+        let size_text = String::from_utf8_lossy(&rest[..eol]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| anyhow!("bad chunk size {size_text:?}"))?;
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return Ok((status, out));
+        }
+        if rest.len() < size {
+            bail!("truncated chunked body");
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = rest.get(size + 2..).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greeting_versions_and_errors() {
+        let mut p = vec![10];
+        p.extend_from_slice(b"5.5.5-10.11.14-MariaDB-0+deb12u2\0rest");
+        let g = parse_greeting(&p).unwrap();
+        assert_eq!(g.server_version, "10.11.14-MariaDB-0+deb12u2");
+        let mut p = vec![10];
+        p.extend_from_slice(b"8.4.0\0");
+        assert_eq!(parse_greeting(&p).unwrap().server_version, "8.4.0");
+        let mut e = vec![0xff, 0x69, 0x04];
+        e.extend_from_slice(b"Host '1.2.3.4' is not allowed");
+        let err = parse_greeting(&e).unwrap_err().to_string();
+        assert!(
+            err.contains("error 1129") && err.contains("not allowed"),
+            "{err}"
+        );
+        assert!(parse_greeting(b"HTTP/1.1").is_err());
+    }
+
+    fn reply(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&(0x8001_0000u32 | kind).to_be_bytes());
+        b.extend_from_slice(&17i32.to_be_bytes());
+        b.extend_from_slice(b"get_all_databases");
+        b.extend_from_slice(&1i32.to_be_bytes());
+        b.extend_from_slice(body);
+        b
+    }
+
+    #[test]
+    fn thrift_call_and_replies() {
+        let call = thrift_call("get_all_databases", 1);
+        assert_eq!(&call[..4], &[0x80, 0x01, 0x00, 0x01]);
+        assert_eq!(call.len(), 4 + 4 + 17 + 4 + 1);
+
+        let mut body = vec![T_LIST, 0, 0, T_STRING, 0, 0, 0, 2];
+        for s in ["default", "sales"] {
+            body.extend_from_slice(&(s.len() as i32).to_be_bytes());
+            body.extend_from_slice(s.as_bytes());
+        }
+        body.push(T_STOP);
+        let dbs = parse_string_list_reply(&reply(2, &body)[..], "get_all_databases", 1).unwrap();
+        assert_eq!(dbs, ["default", "sales"]);
+
+        // result field 1: MetaException { 1: message }
+        let mut body = vec![T_STRUCT, 0, 1, T_STRING, 0, 1, 0, 0, 0, 4];
+        body.extend_from_slice(b"boom");
+        body.extend_from_slice(&[T_STOP, T_STOP]);
+        let err =
+            parse_string_list_reply(&reply(2, &body)[..], "get_all_databases", 1).unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+
+        // TApplicationException { 1: message, 2: type }
+        let mut body = vec![T_STRING, 0, 1, 0, 0, 0, 7];
+        body.extend_from_slice(b"no such");
+        body.extend_from_slice(&[8, 0, 2, 0, 0, 0, 1, T_STOP]);
+        let err =
+            parse_string_list_reply(&reply(3, &body)[..], "get_all_databases", 1).unwrap_err();
+        assert!(err.to_string().contains("no such"), "{err}");
+
+        let err =
+            parse_string_list_reply(&b"HTTP/1.1 400 Bad"[..], "get_all_databases", 1).unwrap_err();
+        assert!(err.to_string().contains("not a Thrift"), "{err}");
+    }
+
+    #[test]
+    fn http_plain_and_chunked() {
+        let (s, b) =
+            parse_http_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi").unwrap();
+        assert_eq!((s, b.as_slice()), (200, &b"hi"[..]));
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"sp\r\nd\r\nark\":\"3.5.1\"}\r\n0\r\n\r\n";
+        let (s, b) = parse_http_response(raw).unwrap();
+        assert_eq!(s, 200);
+        assert_eq!(b, br#"{"spark":"3.5.1"}"#);
+    }
+
+    /// The Spark probe against a local responder that answers like a history server.
+    #[test]
+    fn spark_history_probe() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).unwrap();
+            assert!(buf[..n].starts_with(b"GET /api/v1/version HTTP/1.1\r\n"));
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\n  \"spark\" : \"4.0.1\"\n}")
+                .unwrap();
+        });
+        let v = spark_history_version(&format!("http://{addr}"), Duration::from_secs(5)).unwrap();
+        assert_eq!(v, "4.0.1");
+    }
+}
