@@ -41,17 +41,38 @@ pub fn unique_dir(test: &str) -> String {
     format!("/bigdata-tests/{test}-{:08x}", rand::random::<u32>())
 }
 
+/// Writes `data` to `path`. A NameNode that has not yet seen the previous block's replicas answers
+/// `NotReplicatedYetException` (the Java client retries then too; a busy machine makes it likely):
+/// the whole file is then written again, a few times, before the test fails.
 pub async fn write_file(client: &Client, path: &str, data: &[u8], block_size: u64) {
+    let mut attempt = 1;
+    loop {
+        match try_write_file(client, path, data, block_size).await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 && e.to_string().contains("NotReplicatedYet") => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(400 * attempt)).await;
+            }
+            Err(e) => panic!("write {path}: {e:?}"),
+        }
+    }
+}
+
+async fn try_write_file(
+    client: &Client,
+    path: &str,
+    data: &[u8],
+    block_size: u64,
+) -> Result<(), hdfs_native::HdfsError> {
     let options = WriteOptions::default()
         .block_size(block_size)
-        .create_parent(true);
-    let mut w = client.create(path, options).await.expect("create");
+        .create_parent(true)
+        .overwrite(true);
+    let mut w = client.create(path, options).await?;
     for chunk in data.chunks(256 * 1024) {
-        w.write_bytes(Bytes::copy_from_slice(chunk))
-            .await
-            .expect("write");
+        w.write_bytes(Bytes::copy_from_slice(chunk)).await?;
     }
-    w.close().await.expect("close");
+    w.close().await
 }
 
 pub async fn read_file(client: &Client, path: &str) -> Vec<u8> {
