@@ -777,9 +777,15 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
+            // The request may arrive in several segments: read up to the end of its headers.
+            let mut request = Vec::new();
             let mut buf = [0u8; 1024];
-            let n = s.read(&mut buf).unwrap();
-            assert!(buf[..n].starts_with(b"GET /api/v1/version HTTP/1.1\r\n"));
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "the probe closed before sending its request");
+                request.extend_from_slice(&buf[..n]);
+            }
+            assert!(request.starts_with(b"GET /api/v1/version HTTP/1.1\r\n"));
             s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\n  \"spark\" : \"4.0.1\"\n}")
                 .unwrap();
         });
