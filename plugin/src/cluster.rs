@@ -1,7 +1,8 @@
 //! The connection to the Kubernetes cluster, configured the way helm configures its plugins.
 
+use k8s_openapi::api::core::v1::Node;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Api, Client, Config};
 
 /// Environment variable through which helm passes `--kube-context` to a plugin.
 pub const HELM_KUBECONTEXT: &str = "HELM_KUBECONTEXT";
@@ -35,4 +36,22 @@ pub async fn client() -> Result<Client, ClusterError> {
         None => Config::infer().await.map_err(ClusterError::Infer)?,
     };
     Client::try_from(config).map_err(ClusterError::Client)
+}
+
+/// The annotation kwok puts on the nodes it simulates.
+pub const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
+
+/// True for a node that kwok simulates: pods there are scheduled and "run", but no container does.
+pub fn is_simulated(node: &Node) -> bool {
+    node.metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(KWOK_NODE_ANNOTATION))
+}
+
+/// Reads the node `name` and tells whether it is simulated.
+pub async fn node_is_simulated(client: &Client, name: &str) -> Result<bool, kube::Error> {
+    Ok(is_simulated(
+        &Api::<Node>::all(client.clone()).get(name).await?,
+    ))
 }

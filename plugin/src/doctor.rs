@@ -16,8 +16,6 @@ use crate::resources::Requests;
 pub const MIN_KUBERNETES_MINOR: u32 = 30;
 /// The annotation that marks a StorageClass as the cluster's default.
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
-/// The annotation kwok puts on the nodes it simulates.
-const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DoctorError {
@@ -120,11 +118,7 @@ fn node_facts(node: &Node) -> NodeFacts {
         ready: status
             .and_then(|s| s.conditions.as_ref())
             .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
-        simulated: node
-            .metadata
-            .annotations
-            .as_ref()
-            .is_some_and(|a| a.contains_key(KWOK_NODE_ANNOTATION)),
+        simulated: crate::cluster::is_simulated(node),
         allocatable_cpu_millis: allocatable("cpu", quantity::parse_millis),
         allocatable_memory_bytes: allocatable("memory", quantity::parse_units),
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use handlebars::Handlebars;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, LogParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client};
@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use crate::component::Component;
 
 const TEMPLATE: &str = include_str!("../templates/verify-job.yaml.hbs");
-const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -177,15 +176,10 @@ pub async fn run(client: &Client, job: &Job, timeout: Duration) -> Result<Verdic
         .as_ref()
         .and_then(|s| s.node_name.clone())
         .unwrap_or_default();
-    let node_object = Api::<Node>::all(client.clone())
-        .get(&node)
+    if crate::cluster::node_is_simulated(client, &node)
         .await
-        .map_err(pod_error)?;
-    let simulated = node_object
-        .metadata
-        .annotations
-        .is_some_and(|a| a.contains_key(KWOK_NODE_ANNOTATION));
-    if simulated {
+        .map_err(pod_error)?
+    {
         return Ok(Verdict::NotVerified { node });
     }
     let log = pods

@@ -20,17 +20,24 @@ fn helm_bin() -> String {
     std::env::var("HELM_BIN").unwrap_or_else(|_| "helm".into())
 }
 
-/// Runs `helm-bigdata ARGS` as helm would run the plugin.
+/// `helm-bigdata ARGS` with the environment helm gives its plugins, and this checkout's charts.
+fn plugin_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_helm-bigdata"));
+    command
+        .args(args)
+        .env("HELM_BIN", helm_bin())
+        .env("BIGDATA_CHARTS_DIR", repo().join("charts"))
+        .env("BIGDATA_PROFILES_DIR", repo().join("values/profiles"));
+    command
+}
+
+/// Runs `helm-bigdata ARGS` against the lab, as helm would run the plugin.
 fn bigdata(args: &[&str]) -> Output {
     assert!(
         std::env::var_os("KUBECONFIG").is_some(),
         "these tests need the lab: run `ci/lab up` and `eval \"$(ci/lab env)\"`"
     );
-    Command::new(env!("CARGO_BIN_EXE_helm-bigdata"))
-        .args(args)
-        .env("HELM_BIN", helm_bin())
-        .env("BIGDATA_CHARTS_DIR", repo().join("charts"))
-        .env("BIGDATA_PROFILES_DIR", repo().join("values/profiles"))
+    plugin_command(args)
         .output()
         .expect("failed to run helm-bigdata")
 }
@@ -282,12 +289,8 @@ fn an_unreachable_cluster_is_named_as_such() {
          users: [{name: u, user: {token: x}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_helm-bigdata"))
-        .args(["install", "--profile", "kafka", "-n", "x"])
+    let out = plugin_command(&["install", "--profile", "kafka", "-n", "x"])
         .env("KUBECONFIG", &kubeconfig)
-        .env("HELM_BIN", helm_bin())
-        .env("BIGDATA_CHARTS_DIR", repo().join("charts"))
-        .env("BIGDATA_PROFILES_DIR", repo().join("values/profiles"))
         .output()
         .unwrap();
     let log = text(&out);
@@ -453,11 +456,7 @@ async fn an_install_killed_midway_completes_when_run_again() {
         "-f",
         values.to_str().unwrap(),
     ];
-    let mut first = Command::new(env!("CARGO_BIN_EXE_helm-bigdata"))
-        .args(args)
-        .env("HELM_BIN", helm_bin())
-        .env("BIGDATA_CHARTS_DIR", repo().join("charts"))
-        .env("BIGDATA_PROFILES_DIR", repo().join("values/profiles"))
+    let mut first = plugin_command(&args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -6,15 +6,13 @@
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{AttachParams, PostParams};
 use kube::{Api, Client};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use crate::component::Component;
-
-const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
 
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -141,7 +139,10 @@ async fn run_exec(client: &Client, namespace: &str, check: &ExecCheck) -> CheckR
         .as_ref()
         .and_then(|s| s.node_name.clone())
         .unwrap_or_default();
-    if is_simulated(client, &node).await {
+    if crate::cluster::node_is_simulated(client, &node)
+        .await
+        .unwrap_or(false)
+    {
         return CheckResult::Skipped {
             reason: format!(
                 "pod {} is on simulated node {node}: no container runs there",
@@ -187,16 +188,6 @@ async fn run_exec(client: &Client, namespace: &str, check: &ExecCheck) -> CheckR
     match (check.judge)(&stdout) {
         Ok(detail) => CheckResult::Passed { detail },
         Err(detail) => CheckResult::Failed { detail },
-    }
-}
-
-async fn is_simulated(client: &Client, node: &str) -> bool {
-    match Api::<Node>::all(client.clone()).get(node).await {
-        Ok(n) => n
-            .metadata
-            .annotations
-            .is_some_and(|a| a.contains_key(KWOK_NODE_ANNOTATION)),
-        Err(_) => false,
     }
 }
 
