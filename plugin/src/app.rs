@@ -422,25 +422,51 @@ async fn purge_kept(client: &Client, ns: &str, release: &str) -> Result<()> {
     Ok(())
 }
 
+/// Deletes every object of kind K of the release and waits until they are gone (a claim stays
+/// Terminating while a pod still uses it), so that "purged" means the data is really deleted.
 async fn delete_all<K>(client: &Client, ns: &str, params: &ListParams) -> Result<usize>
 where
     K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + serde::de::DeserializeOwned
-        + std::fmt::Debug,
+        + std::fmt::Debug
+        + Send
+        + 'static,
     K::DynamicType: Default,
 {
-    let deleted = Api::<K>::namespaced(client.clone(), ns)
+    let api = Api::<K>::namespaced(client.clone(), ns);
+    let kind = K::plural(&Default::default()).to_string();
+    let deleted = api
         .delete_collection(&DeleteParams::default(), params)
         .await
-        .with_context(|| {
-            format!(
-                "failed to delete the {} of the release",
-                K::plural(&Default::default())
-            )
-        })?;
-    Ok(deleted.left().map_or(0, |list| list.items.len()))
+        .with_context(|| format!("failed to delete the {kind} of the release"))?;
+    let names: Vec<String> = deleted
+        .left()
+        .map(|list| {
+            list.items
+                .into_iter()
+                .filter_map(|o| o.meta().name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in &names {
+        let gone =
+            kube::runtime::wait::await_condition(api.clone(), name, |o: Option<&K>| o.is_none());
+        tokio::time::timeout(PURGE_TIMEOUT, gone)
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to delete {kind} {name} within {}s: it is still Terminating (is a pod still using it?)",
+                    PURGE_TIMEOUT.as_secs()
+                )
+            })?
+            .with_context(|| format!("failed to watch the deletion of {kind} {name}"))?;
+    }
+    Ok(names.len())
 }
+
+/// How long `uninstall --purge` waits for each deleted object to disappear.
+const PURGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 async fn verify(
     target: TargetArgs,
