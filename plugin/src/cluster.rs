@@ -1,6 +1,6 @@
 //! The connection to the Kubernetes cluster, configured the way helm configures its plugins.
 
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
@@ -49,9 +49,12 @@ pub fn is_simulated(node: &Node) -> bool {
         .is_some_and(|a| a.contains_key(KWOK_NODE_ANNOTATION))
 }
 
-/// Reads the node `name` and tells whether it is simulated.
-pub async fn node_is_simulated(client: &Client, name: &str) -> Result<bool, kube::Error> {
-    Ok(is_simulated(
-        &Api::<Node>::all(client.clone()).get(name).await?,
-    ))
+/// The name of the simulated node `pod` is bound to, or None when its node is real (or it is not
+/// scheduled yet).
+pub async fn simulated_node_of(client: &Client, pod: &Pod) -> Result<Option<String>, kube::Error> {
+    let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
+        return Ok(None);
+    };
+    let simulated = is_simulated(&Api::<Node>::all(client.clone()).get(&node).await?);
+    Ok(simulated.then_some(node))
 }

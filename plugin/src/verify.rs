@@ -171,12 +171,7 @@ pub async fn run(client: &Client, job: &Job, timeout: Duration) -> Result<Verdic
             last_line: String::new(),
         })?;
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let node = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.clone())
-        .unwrap_or_default();
-    if crate::cluster::node_is_simulated(client, &node)
+    if let Some(node) = crate::cluster::simulated_node_of(client, &pod)
         .await
         .map_err(pod_error)?
     {

@@ -134,14 +134,9 @@ async fn run_exec(client: &Client, namespace: &str, check: &ExecCheck) -> CheckR
             };
         }
     };
-    let node = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.clone())
-        .unwrap_or_default();
-    if crate::cluster::node_is_simulated(client, &node)
+    if let Some(node) = crate::cluster::simulated_node_of(client, &pod)
         .await
-        .unwrap_or(false)
+        .unwrap_or(None)
     {
         return CheckResult::Skipped {
             reason: format!(
