@@ -1,7 +1,8 @@
 //! `bigdata-jobs generate --topic`: the demo events produced to Kafka, keyed by station number or stock
-//! symbol, at a target rate (token bucket), through an idempotent producer.
+//! symbol, at a target rate (token bucket), through an idempotent producer; or JSON lines to a writer.
 
-use std::sync::Mutex;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -13,6 +14,7 @@ use tracing::info;
 
 use crate::events::Generator;
 use crate::kafka::{self, StopFlag};
+use crate::metrics::{Metric, Registry};
 
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.
 #[derive(Debug)]
@@ -49,10 +51,38 @@ impl TokenBucket {
     }
 }
 
-/// Counts failed deliveries (an idempotent producer retries the others itself).
-#[derive(Default)]
+/// The generator's counters (`--metrics-addr`).
+#[derive(Clone)]
+pub struct Metrics {
+    produced: Arc<Metric>,
+    failed: Arc<Metric>,
+}
+
+impl Metrics {
+    pub fn new(r: &Registry) -> Metrics {
+        Metrics {
+            produced: r.counter(
+                "bigdata_generate_events_produced_total",
+                "Events produced: acknowledged by Kafka (with --topic), or written to stdout.",
+                &[],
+            ),
+            failed: r.counter(
+                "bigdata_generate_events_failed_total",
+                "Events Kafka did not accept (delivery failed after the producer's retries).",
+                &[],
+            ),
+        }
+    }
+
+    pub fn produced(&self) -> i64 {
+        self.produced.get()
+    }
+}
+
+/// Counts acknowledged and failed deliveries (an idempotent producer retries the others itself).
 struct DeliveryContext {
     failed: Mutex<(u64, Option<String>)>,
+    metrics: Metrics,
 }
 
 impl ClientContext for DeliveryContext {}
@@ -61,10 +91,14 @@ impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
-            let mut f = self.failed.lock().unwrap_or_else(|p| p.into_inner());
-            f.0 += 1;
-            f.1.get_or_insert_with(|| e.to_string());
+        match result {
+            Ok(_) => self.metrics.produced.inc(),
+            Err((e, _)) => {
+                self.metrics.failed.inc();
+                let mut f = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+                f.0 += 1;
+                f.1.get_or_insert_with(|| e.to_string());
+            }
         }
     }
 }
@@ -88,12 +122,27 @@ pub struct Summary {
     pub interrupted: Option<&'static str>,
 }
 
+/// Writes `count` events of `generator` to `out`, one JSON object per line.
+pub fn write_lines(
+    generator: &mut Generator,
+    count: u64,
+    out: &mut impl Write,
+    metrics: &Metrics,
+) -> anyhow::Result<()> {
+    for _ in 0..count {
+        writeln!(out, "{}", generator.next_json()).context("failed to write to stdout")?;
+        metrics.produced.inc();
+    }
+    out.flush().context("failed to write to stdout")
+}
+
 /// Produces `count` events of `generator` to the topic; returns once all are acknowledged (`acks=all`).
 pub fn produce(
     generator: &mut Generator,
     count: u64,
     target: &KafkaTarget,
     stop: &StopFlag,
+    metrics: &Metrics,
 ) -> anyhow::Result<Summary> {
     if let Some(p) = target.partitions {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -120,7 +169,10 @@ pub fn produce(
             .set("compression.type", "lz4")
             // The Java client's partitioner: the same key lands in the same partition as from Java producers.
             .set("partitioner", "murmur2_random")
-            .create_with_context(DeliveryContext::default())
+            .create_with_context(DeliveryContext {
+                failed: Mutex::default(),
+                metrics: metrics.clone(),
+            })
             .context("failed to create the Kafka producer")?;
     let start = Instant::now();
     let mut bucket =
@@ -190,6 +242,24 @@ pub fn produce(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_to_a_writer_are_counted() {
+        let registry = Registry::default();
+        let metrics = Metrics::new(&registry);
+        let mut generator = Generator::new(crate::events::EventKind::Bikes, 1, 10, 0, 100);
+        let mut out = Vec::new();
+        write_lines(&mut generator, 25, &mut out, &metrics).unwrap();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 25);
+        assert_eq!(metrics.produced(), 25);
+        assert!(
+            registry
+                .render()
+                .contains("\nbigdata_generate_events_produced_total 25\n"),
+            "{}",
+            registry.render()
+        );
+    }
 
     #[test]
     fn the_bucket_allows_the_rate_and_the_burst() {

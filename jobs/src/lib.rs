@@ -1,12 +1,17 @@
 //! `bigdata-jobs`: the batch and stream jobs of the bigdata platform.
 
+pub mod compact;
+pub mod date;
 pub mod duration;
 pub mod events;
 pub mod generate;
 pub mod hdfs;
 pub mod kafka;
+pub mod land;
+pub mod metastore;
 pub mod metrics;
 pub mod stream;
+pub mod thrift;
 pub mod verify;
 pub mod window;
 pub mod wordcount;

@@ -7,9 +7,11 @@ use bigdata_jobs::duration::parse_duration;
 use bigdata_jobs::events::{EventKind, Generator};
 use bigdata_jobs::hdfs::{HdfsOptions, parse_conf_pair};
 use bigdata_jobs::kafka::StopFlag;
+use bigdata_jobs::land::LandOptions;
+use bigdata_jobs::metrics::Registry;
 use bigdata_jobs::window::WindowSpec;
 use bigdata_jobs::wordcount::{self, Interrupted};
-use bigdata_jobs::{generate, stream, verify};
+use bigdata_jobs::{compact, generate, stream, verify};
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing::error;
 
@@ -82,6 +84,9 @@ enum Command {
         /// Create the topic with this many partitions if it does not exist.
         #[arg(long, env = "BIGDATA_GENERATE_PARTITIONS")]
         partitions: Option<i32>,
+        /// Serve Prometheus metrics on this address (GET /metrics), e.g. 0.0.0.0:9100.
+        #[arg(long, env = "BIGDATA_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Per-key tumbling-window aggregates of the demo events, exactly once, Kafka to Kafka.
     ///
@@ -147,6 +152,9 @@ enum Command {
         #[arg(long = "kafka-conf", value_name = "KEY=VALUE", env = "BIGDATA_KAFKA_CONF",
               value_delimiter = ';', value_parser = parse_conf_pair)]
         kafka_conf: Vec<(String, String)>,
+        /// Landing of the raw input on HDFS (--land-dir).
+        #[command(flatten)]
+        land: Box<LandArgs>,
     },
     /// Probe each component whose endpoint is set: BIGDATA_KAFKA_BOOTSTRAP, BIGDATA_HDFS_URL,
     /// BIGDATA_MYSQL_ADDRESS (or BIGDATA_MYSQL_HOST + BIGDATA_MYSQL_PORT), BIGDATA_METASTORE_URI,
@@ -159,6 +167,47 @@ enum Command {
         /// Time limit of each check.
         #[arg(long, default_value = "30s", value_parser = parse_duration, env = "BIGDATA_VERIFY_TIMEOUT")]
         timeout: Duration,
+    },
+    /// Turn JSON-lines events landed on HDFS into Parquet partitioned by date, registered in the Hive
+    /// metastore as an external table (created with its database if missing).
+    ///
+    /// The partitions of the dates found in the input are rebuilt from all of the input's events of those
+    /// dates: deduplicated by (key, event time), sorted, one Snappy Parquet file per partition written
+    /// through a temporary name and renamed into place, then registered. A partition whose rows did not
+    /// change is left alone, so running twice writes nothing the second time. Malformed lines are
+    /// skipped and counted. Prints a JSON summary. Exit codes: 0 done, 1 failed, 2 bad usage.
+    Compact {
+        /// The landing directory (read recursively; names starting with `_` or `.` skipped) or one file:
+        /// hdfs://host:port/path, hdfs://nameservice/path, or /path (fs.defaultFS).
+        #[arg(long, env = "BIGDATA_COMPACT_INPUT")]
+        input: String,
+        /// The table, DATABASE.TABLE (e.g. demo.bikes).
+        #[arg(long, env = "BIGDATA_COMPACT_TABLE", value_parser = table_name)]
+        table: String,
+        /// Which demo's events the input holds.
+        #[arg(long, value_enum, env = "BIGDATA_EVENT_KIND")]
+        kind: EventKind,
+        /// Where a new table's files go (default: <the database's location>/<table>). An existing table
+        /// keeps its location.
+        #[arg(long, env = "BIGDATA_COMPACT_LOCATION")]
+        location: Option<String>,
+        /// The Hive metastore, thrift://host:port.
+        #[arg(
+            long,
+            env = "BIGDATA_METASTORE_URI",
+            default_value = "thrift://localhost:9083"
+        )]
+        metastore_uri: String,
+        /// Time limit of each metastore call.
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        metastore_timeout: Duration,
+        /// Hadoop setting KEY=VALUE over those of HADOOP_CONF_DIR (repeatable, or several separated by ';').
+        #[arg(long = "hdfs-conf", value_name = "KEY=VALUE", env = "BIGDATA_HDFS_CONF",
+              value_delimiter = ';', value_parser = parse_conf_pair)]
+        hdfs_conf: Vec<(String, String)>,
+        /// Give up when no NameNode answers the first request within this many seconds.
+        #[arg(long, default_value_t = 30, env = "BIGDATA_HDFS_CONNECT_TIMEOUT")]
+        connect_timeout: u64,
     },
     /// Count the words of HDFS files; write sorted `word<TAB>count` lines to <OUTPUT>/part-r-00000.
     ///
@@ -191,7 +240,33 @@ enum Command {
         /// Give up when no NameNode answers the first request within this many seconds.
         #[arg(long, default_value_t = 30, env = "BIGDATA_HDFS_CONNECT_TIMEOUT")]
         connect_timeout: u64,
+        /// Serve Prometheus metrics on this address (GET /metrics) while the job runs, e.g. 0.0.0.0:9100.
+        #[arg(long, env = "BIGDATA_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
+}
+
+fn table_name(name: &str) -> Result<String, String> {
+    compact::parse_table_name(name).map(|_| name.to_string())
+}
+
+/// `stream --land-dir` and its HDFS settings (boxed: the `Stream` variant is large enough).
+#[derive(Debug, clap::Args)]
+struct LandArgs {
+    /// Also land every well-formed input record, as consumed, on HDFS under this directory
+    /// (hdfs://host:port/path, hdfs://nameservice/path or /path): dt=YYYY-MM-DD/part-p<partition>-o<first
+    /// offset>.jsonl, one file per transaction, partition and event date, written before the
+    /// transaction commits (at least once; the compact job removes duplicates).
+    #[arg(long, value_name = "URL", env = "BIGDATA_STREAM_LAND_DIR")]
+    land_dir: Option<String>,
+    /// Hadoop setting KEY=VALUE over those of HADOOP_CONF_DIR, for --land-dir (repeatable, or several
+    /// separated by ';').
+    #[arg(long = "hdfs-conf", value_name = "KEY=VALUE", env = "BIGDATA_HDFS_CONF",
+          value_delimiter = ';', value_parser = parse_conf_pair)]
+    hdfs_conf: Vec<(String, String)>,
+    /// With --land-dir: give up when no NameNode answers the first request within this many seconds.
+    #[arg(long, default_value_t = 30, env = "BIGDATA_HDFS_CONNECT_TIMEOUT")]
+    hdfs_connect_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -242,8 +317,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             bootstrap_servers,
             rate,
             partitions,
+            metrics_addr,
         } => {
             let mut generator = Generator::new(kind, seed, stations, start_ms, step_ms);
+            let registry = Registry::serving(metrics_addr)?;
+            let metrics = generate::Metrics::new(&registry);
             if let Some(topic) = topic {
                 let stop = StopFlag::on_signals()?;
                 let target = generate::KafkaTarget {
@@ -252,17 +330,14 @@ fn run(command: Command) -> anyhow::Result<()> {
                     rate,
                     partitions,
                 };
-                let summary = generate::produce(&mut generator, count, &target, &stop)?;
+                let summary = generate::produce(&mut generator, count, &target, &stop, &metrics)?;
                 return match summary.interrupted {
                     Some(signal) => Err(Interrupted(signal).into()),
                     None => Ok(()),
                 };
             }
             let mut out = BufWriter::new(std::io::stdout().lock());
-            for _ in 0..count {
-                writeln!(out, "{}", generator.next_json()).context("failed to write to stdout")?;
-            }
-            out.flush().context("failed to write to stdout")
+            generate::write_lines(&mut generator, count, &mut out, &metrics)
         }
         Command::Wordcount {
             input,
@@ -272,6 +347,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             split_size,
             hdfs_conf,
             connect_timeout,
+            metrics_addr,
         } => {
             let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
             let options = wordcount::Options {
@@ -289,9 +365,13 @@ fn run(command: Command) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("failed to start the async runtime")?;
+            let registry = Registry::serving(metrics_addr)?;
+            let metrics = wordcount::Metrics::new(&registry);
             runtime.block_on(async {
                 let shutdown = shutdown_signal()?;
-                wordcount::run(&options, shutdown).await.map(|_| ())
+                wordcount::run_with_metrics(&options, &metrics, shutdown)
+                    .await
+                    .map(|_| ())
             })
         }
         Command::Stream {
@@ -312,8 +392,21 @@ fn run(command: Command) -> anyhow::Result<()> {
             session_timeout,
             transaction_timeout,
             kafka_conf,
+            land,
         } => {
             let stop = StopFlag::on_signals()?;
+            let LandArgs {
+                land_dir,
+                hdfs_conf,
+                hdfs_connect_timeout,
+            } = *land;
+            let land = land_dir.map(|dir| LandOptions {
+                dir,
+                hdfs: HdfsOptions {
+                    conf: hdfs_conf,
+                    connect_timeout: Some(Duration::from_secs(hdfs_connect_timeout.max(1))),
+                },
+            });
             let options = stream::Options {
                 bootstrap: bootstrap_servers,
                 input_topic,
@@ -334,8 +427,38 @@ fn run(command: Command) -> anyhow::Result<()> {
                 session_timeout,
                 transaction_timeout,
                 kafka_conf,
+                land,
             };
             stream::run(options, &stop).map(|_| ())
+        }
+        Command::Compact {
+            input,
+            table,
+            kind,
+            location,
+            metastore_uri,
+            metastore_timeout,
+            hdfs_conf,
+            connect_timeout,
+        } => {
+            let options = compact::Options {
+                input,
+                table,
+                kind,
+                location,
+                metastore_uri,
+                metastore_timeout,
+                hdfs: HdfsOptions {
+                    conf: hdfs_conf,
+                    connect_timeout: Some(Duration::from_secs(connect_timeout.max(1))),
+                },
+            };
+            let summary = compact::run(&options)?;
+            let json = serde_json::to_string(&summary).context("failed to render the summary")?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{json}")
+                .and_then(|_| out.flush())
+                .context("failed to write the summary")
         }
         Command::Verify { report, timeout } => {
             let targets = verify::Targets::from_env();

@@ -44,6 +44,15 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A new registry, served on `addr` when there is one (the jobs' `--metrics-addr`).
+    pub fn serving(addr: Option<SocketAddr>) -> anyhow::Result<Arc<Registry>> {
+        let registry = Arc::new(Registry::default());
+        if let Some(addr) = addr {
+            registry.serve(addr)?;
+        }
+        Ok(registry)
+    }
+
     fn register(
         &self,
         name: &'static str,

@@ -11,6 +11,9 @@
 //! open windows need, and the commit's metadata says how far processing had got, so a restarted (or new)
 //! owner rebuilds the open windows by reading those records again (see `window.rs`). Any failed
 //! transaction ends the process with an error: the next start resumes from the last commit.
+//!
+//! With `--land-dir`, the well-formed input records are also written to HDFS before the transaction that
+//! consumes them commits (see `land.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,8 +29,9 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
 use crate::kafka::{self, ExtendConfig, StopFlag};
+use crate::land::{LandOptions, Lander};
 use crate::metrics::{Metric, Registry};
-use crate::window::{Outcome, PartitionState, WindowSpec, dead_letter_json};
+use crate::window::{self, Outcome, PartitionState, WindowSpec, dead_letter_json};
 
 /// The job's settings.
 #[derive(Debug, Clone)]
@@ -49,6 +53,8 @@ pub struct Options {
     pub transaction_timeout: Duration,
     /// librdkafka settings over the job's own (both clients), e.g. `debug=cgrp,fetch`.
     pub kafka_conf: Vec<(String, String)>,
+    /// Also write the well-formed input records to this HDFS directory (see `land.rs`).
+    pub land: Option<LandOptions>,
 }
 
 impl Options {
@@ -143,6 +149,8 @@ struct Engine {
     pending_out: i64,
     pending_dead: HashMap<&'static str, i64>,
     metrics: Metrics,
+    /// Writes the raw input to HDFS before each commit (`--land-dir`).
+    lander: Option<Lander>,
     /// An error met in the rebalance callback, for the loop to end with.
     fatal: Option<anyhow::Error>,
     /// Set after any error: the open transaction may be incomplete and must never be committed.
@@ -246,6 +254,21 @@ impl Engine {
         let state = self.states.get_mut(&partition).expect("just inserted");
         let (outcome, closed) = state.process(offset, payload);
         self.metrics.records_in.inc();
+        // Every well-formed record processed now (in a window or late) is landed; not the malformed ones,
+        // nor those re-read to rebuild state (landed before their checkpoint was committed).
+        if matches!(outcome, Outcome::Accepted | Outcome::Late { .. })
+            && let Some(lander) = self.lander.as_mut()
+        {
+            let payload = payload.unwrap_or_default();
+            let event = window::parse(self.opts.spec.kind, Some(payload)).map_err(|m| {
+                anyhow!(
+                    "failed to parse {}/{partition} offset {offset} again for landing: {}",
+                    self.opts.input_topic,
+                    m.detail
+                )
+            })?;
+            lander.add(partition, offset, event.ts(), payload);
+        }
         let dead = match outcome {
             Outcome::Accepted => None,
             Outcome::Duplicate => {
@@ -381,7 +404,17 @@ impl Engine {
 
     /// Aborts the open transaction (after an error).
     fn abort(&mut self) {
+        if let Some(lander) = self.lander.as_mut() {
+            lander.discard();
+        }
         if self.in_transaction {
+            // abort_transaction waits for the delivery reports of the messages sent, which only `poll`
+            // serves on this producer: without this it waited out the whole timeout whenever the error
+            // came before the acknowledgements were collected (e.g. a failed landing on HDFS).
+            let deadline = Instant::now() + self.opts.transaction_timeout;
+            while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
+                self.producer.poll(Duration::from_millis(1));
+            }
             match self
                 .producer
                 .abort_transaction(self.opts.transaction_timeout)
@@ -398,6 +431,16 @@ impl Engine {
 
     fn try_commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> anyhow::Result<()> {
         self.begin()?;
+        // The transaction's records are on HDFS before it commits (the files are complete: written under a
+        // temporary name, then renamed). A flush that fails, or outlasts the transaction timeout (the
+        // broker would abort the transaction anyway), fails the transaction.
+        let t_land = Instant::now();
+        let landed = self.lander.as_ref().map_or(0, Lander::pending_records);
+        if let Some(lander) = self.lander.as_mut() {
+            lander
+                .flush(self.opts.transaction_timeout)
+                .context("failed to land the transaction's records on HDFS")?;
+        }
         let mut tpl = TopicPartitionList::new();
         let mut partitions = self.states.iter().collect::<Vec<_>>();
         partitions.sort_by_key(|(p, _)| **p);
@@ -443,6 +486,8 @@ impl Engine {
         debug!(
             records = self.records_since_commit,
             out = self.pending_out,
+            landed,
+            land_ms = t0.duration_since(t_land).as_millis() as u64,
             offsets_ms = t1.duration_since(t0).as_millis() as u64,
             commit_ms = t2.duration_since(t1).as_millis() as u64,
             "stream: transaction committed"
@@ -462,6 +507,9 @@ pub struct Summary {
     pub records_out: i64,
     pub dead_lettered: i64,
     pub transactions: i64,
+    /// Records and files written to the landing directory (0 without `--land-dir`).
+    pub landed_records: i64,
+    pub landed_files: i64,
     pub seconds: f64,
     pub stopped_by: Option<&'static str>,
 }
@@ -474,11 +522,13 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
     if opts.spec.lateness_ms < 0 {
         bail!("--allowed-lateness must not be negative");
     }
-    let registry = Arc::new(Registry::default());
+    let registry = Registry::serving(opts.metrics_addr)?;
     let metrics = Metrics::new(&registry);
-    if let Some(addr) = opts.metrics_addr {
-        registry.serve(addr)?;
-    }
+    // HDFS first: an unreachable landing directory fails the start before anything is consumed.
+    let lander = match &opts.land {
+        Some(land) => Some(Lander::start(land, &registry)?),
+        None => None,
+    };
 
     let transactional_id = opts.transactional_id();
     let producer: BaseProducer =
@@ -518,6 +568,7 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         pending_out: 0,
         pending_dead: HashMap::new(),
         metrics,
+        lander,
         fatal: None,
         failed: false,
     }));
@@ -632,6 +683,8 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
     let mut engine = lock(&engine);
     engine.commit(&consumer)?;
     let m = &engine.metrics;
+    let (landed_records, landed_files, landed_bytes) =
+        engine.lander.as_ref().map_or((0, 0, 0), Lander::totals);
     let busy = match (first_record, last_record) {
         (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
         _ => 0.0,
@@ -641,6 +694,8 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         records_out: m.records_out.get(),
         dead_lettered: m.dead_lettered.iter().map(|(_, c)| c.get()).sum(),
         transactions: m.committed.get(),
+        landed_records,
+        landed_files,
         seconds: start.elapsed().as_secs_f64(),
         stopped_by,
     };
@@ -650,6 +705,9 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         records_out = summary.records_out,
         dead_lettered = summary.dead_lettered,
         transactions = summary.transactions,
+        landed_records,
+        landed_files,
+        landed_bytes,
         open_windows = m.open_windows.get(),
         seconds = summary.seconds,
         busy_seconds = busy,

@@ -5,7 +5,7 @@
 //! | `BIGDATA_KAFKA_BOOTSTRAP` | kafka | create a temporary topic; produce one message and consume it back; delete the topic |
 //! | `BIGDATA_HDFS_URL` | hdfs | write a small file, read it back, delete it (hdfs-native) |
 //! | `BIGDATA_MYSQL_ADDRESS` (or `BIGDATA_MYSQL_HOST` + `BIGDATA_MYSQL_PORT`) | mysql | the server greeting packet: protocol and version |
-//! | `BIGDATA_METASTORE_URI` | hive-metastore | Thrift `get_all_databases` (binary protocol, hand-written) lists `default` |
+//! | `BIGDATA_METASTORE_URI` | hive-metastore | over Thrift: create a temporary database, see it listed, drop it |
 //! | `BIGDATA_SPARK_HISTORY_URL` | spark | `GET /api/v1/version` of the history server |
 //!
 //! The report (`{"checks":[{"component","check","ok","millis","detail"}]}`) is what `helm bigdata verify`
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hdfs::{self, HdfsLocation, HdfsOptions};
 use crate::kafka;
+use crate::metastore::Metastore;
 
 /// `verify` found a failed check (or nothing to check); already reported.
 #[derive(Debug, Clone, Copy)]
@@ -203,21 +204,13 @@ pub async fn run(targets: &Targets, timeout: Duration) -> Report {
         let uri = uri.clone();
         c.run(
             "hive-metastore",
-            "get_all_databases",
+            "create and drop a database",
             blocking(move || {
-                let address = uri
-                    .strip_prefix("thrift://")
-                    .ok_or_else(|| anyhow!("'{uri}': expected thrift://host:port"))?
-                    .trim_end_matches('/')
-                    .to_string();
-                let dbs = metastore_databases(&address, timeout)?;
-                if !dbs.iter().any(|d| d == "default") {
-                    bail!("the database list has no `default`: {dbs:?}");
+                if !uri.starts_with("thrift://") {
+                    bail!("'{uri}': expected thrift://host:port");
                 }
-                Ok((
-                    (),
-                    format!("{} databases ({}) at {uri}", dbs.len(), dbs.join(", ")),
-                ))
+                let detail = metastore_round_trip(&uri, timeout)?;
+                Ok(((), detail))
             }),
         )
         .await;
@@ -427,171 +420,25 @@ pub fn parse_greeting(payload: &[u8]) -> anyhow::Result<Greeting> {
     }
 }
 
-// Thrift binary protocol (strict), buffered transport.
-const T_STOP: u8 = 0;
-const T_STRING: u8 = 11;
-const T_STRUCT: u8 = 12;
-const T_LIST: u8 = 15;
-
-/// A Thrift call with no arguments: message header and an empty args struct.
-pub fn thrift_call(method: &str, seqid: i32) -> Vec<u8> {
-    let mut b = Vec::new();
-    b.extend_from_slice(&0x8001_0001u32.to_be_bytes()); // version 1, CALL
-    b.extend_from_slice(&(method.len() as i32).to_be_bytes());
-    b.extend_from_slice(method.as_bytes());
-    b.extend_from_slice(&seqid.to_be_bytes());
-    b.push(T_STOP);
-    b
-}
-
-struct ThriftReader<R> {
-    r: R,
-}
-
-impl<R: Read> ThriftReader<R> {
-    fn bytes(&mut self, n: usize) -> anyhow::Result<Vec<u8>> {
-        let mut b = vec![0u8; n];
-        self.r.read_exact(&mut b).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => anyhow!(
-                "the server closed the connection without a (complete) Thrift reply: not a Hive metastore, \
-                 or one that expects SASL or framed transport?"
-            ),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                anyhow!("no Thrift reply in time")
-            }
-            _ => anyhow!("reading the Thrift reply: {e}"),
-        })?;
-        Ok(b)
+/// Creates a uniquely named database in the metastore, checks that it is listed, and drops it.
+pub fn metastore_round_trip(uri: &str, timeout: Duration) -> anyhow::Result<String> {
+    let mut ms = Metastore::connect(uri, timeout)?;
+    let name = format!("bigdata_verify_{:08x}", rand::random::<u32>());
+    ms.create_database(&name, "created and dropped by bigdata-jobs verify")
+        .context("failed to create a database")?;
+    let listed = ms.all_databases().context("failed to list the databases");
+    let dropped = ms
+        .drop_database(&name, true)
+        .with_context(|| format!("failed to drop database {name}"));
+    let listed = listed?;
+    dropped?;
+    if !listed.contains(&name) {
+        bail!("database {name} was created but is not listed");
     }
-    fn u8(&mut self) -> anyhow::Result<u8> {
-        Ok(self.bytes(1)?[0])
-    }
-    fn i16(&mut self) -> anyhow::Result<i16> {
-        let b = self.bytes(2)?;
-        Ok(i16::from_be_bytes([b[0], b[1]]))
-    }
-    fn i32(&mut self) -> anyhow::Result<i32> {
-        let b = self.bytes(4)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn string(&mut self) -> anyhow::Result<String> {
-        let len = self.i32()?;
-        if !(0..=16 << 20).contains(&len) {
-            bail!("bad Thrift string length {len}");
-        }
-        Ok(String::from_utf8_lossy(&self.bytes(len as usize)?).into_owned())
-    }
-    fn skip(&mut self, ty: u8, depth: u32) -> anyhow::Result<()> {
-        if depth > 32 {
-            bail!("Thrift value nested too deep");
-        }
-        match ty {
-            2 | 3 => drop(self.bytes(1)?),
-            6 => drop(self.bytes(2)?),
-            8 => drop(self.bytes(4)?),
-            4 | 10 => drop(self.bytes(8)?),
-            T_STRING => drop(self.string()?),
-            T_STRUCT => loop {
-                let fty = self.u8()?;
-                if fty == T_STOP {
-                    break;
-                }
-                self.i16()?;
-                self.skip(fty, depth + 1)?;
-            },
-            13 => {
-                let (k, v, n) = (self.u8()?, self.u8()?, self.i32()?);
-                for _ in 0..n.max(0) {
-                    self.skip(k, depth + 1)?;
-                    self.skip(v, depth + 1)?;
-                }
-            }
-            14 | T_LIST => {
-                let (e, n) = (self.u8()?, self.i32()?);
-                for _ in 0..n.max(0) {
-                    self.skip(e, depth + 1)?;
-                }
-            }
-            other => bail!("unknown Thrift type {other}"),
-        }
-        Ok(())
-    }
-    /// The string field 1 of a struct (an exception's message), skipping the rest.
-    fn struct_message(&mut self) -> anyhow::Result<String> {
-        let mut message = String::new();
-        loop {
-            let ty = self.u8()?;
-            if ty == T_STOP {
-                return Ok(message);
-            }
-            let id = self.i16()?;
-            if id == 1 && ty == T_STRING {
-                message = self.string()?;
-            } else {
-                self.skip(ty, 1)?;
-            }
-        }
-    }
-}
-
-/// Reads the reply of a call whose result is `list<string>` (field 0), e.g. `get_all_databases`.
-pub fn parse_string_list_reply(
-    r: impl Read,
-    method: &str,
-    seqid: i32,
-) -> anyhow::Result<Vec<String>> {
-    let mut t = ThriftReader { r };
-    let version = t.i32()?;
-    if version as u32 & 0xffff_0000 != 0x8001_0000 {
-        bail!(
-            "not a Thrift binary-protocol reply (header {version:#010x}); is this a metastore (no SASL, no framing)?"
-        );
-    }
-    let kind = version & 0xff;
-    let name = t.string()?;
-    let got_seqid = t.i32()?;
-    if kind == 3 {
-        let message = t.struct_message()?;
-        bail!("the server answered {name} with an exception: {message}");
-    }
-    if kind != 2 || name != method || got_seqid != seqid {
-        bail!("unexpected Thrift message: type {kind}, name {name:?}, seqid {got_seqid}");
-    }
-    let mut result = None;
-    loop {
-        let ty = t.u8()?;
-        if ty == T_STOP {
-            break;
-        }
-        let id = t.i16()?;
-        match (id, ty) {
-            (0, T_LIST) => {
-                let (elem, n) = (t.u8()?, t.i32()?);
-                if elem != T_STRING {
-                    bail!("{method} returned a list of type {elem}, expected strings");
-                }
-                let mut v = Vec::with_capacity(n.clamp(0, 1024) as usize);
-                for _ in 0..n.max(0) {
-                    v.push(t.string()?);
-                }
-                result = Some(v);
-            }
-            (_, T_STRUCT) => {
-                let message = t.struct_message()?;
-                bail!("{method} failed: {message}");
-            }
-            _ => t.skip(ty, 0)?,
-        }
-    }
-    result.ok_or_else(|| anyhow!("{method} returned no value"))
-}
-
-/// Calls `get_all_databases` on a Hive metastore.
-pub fn metastore_databases(address: &str, timeout: Duration) -> anyhow::Result<Vec<String>> {
-    let mut s = connect(address, timeout)?;
-    s.write_all(&thrift_call("get_all_databases", 1))
-        .context("sending the Thrift call")?;
-    parse_string_list_reply(std::io::BufReader::new(s), "get_all_databases", 1)
+    Ok(format!(
+        "created, listed and dropped database {name} at {uri} ({} other databases)",
+        listed.len() - 1
+    ))
 }
 
 /// `GET <url>/api/v1/version` of a Spark history server: its `spark` field.
@@ -711,52 +558,6 @@ mod tests {
             "{err}"
         );
         assert!(parse_greeting(b"HTTP/1.1").is_err());
-    }
-
-    fn reply(kind: u32, body: &[u8]) -> Vec<u8> {
-        let mut b = Vec::new();
-        b.extend_from_slice(&(0x8001_0000u32 | kind).to_be_bytes());
-        b.extend_from_slice(&17i32.to_be_bytes());
-        b.extend_from_slice(b"get_all_databases");
-        b.extend_from_slice(&1i32.to_be_bytes());
-        b.extend_from_slice(body);
-        b
-    }
-
-    #[test]
-    fn thrift_call_and_replies() {
-        let call = thrift_call("get_all_databases", 1);
-        assert_eq!(&call[..4], &[0x80, 0x01, 0x00, 0x01]);
-        assert_eq!(call.len(), 4 + 4 + 17 + 4 + 1);
-
-        let mut body = vec![T_LIST, 0, 0, T_STRING, 0, 0, 0, 2];
-        for s in ["default", "sales"] {
-            body.extend_from_slice(&(s.len() as i32).to_be_bytes());
-            body.extend_from_slice(s.as_bytes());
-        }
-        body.push(T_STOP);
-        let dbs = parse_string_list_reply(&reply(2, &body)[..], "get_all_databases", 1).unwrap();
-        assert_eq!(dbs, ["default", "sales"]);
-
-        // result field 1: MetaException { 1: message }
-        let mut body = vec![T_STRUCT, 0, 1, T_STRING, 0, 1, 0, 0, 0, 4];
-        body.extend_from_slice(b"boom");
-        body.extend_from_slice(&[T_STOP, T_STOP]);
-        let err =
-            parse_string_list_reply(&reply(2, &body)[..], "get_all_databases", 1).unwrap_err();
-        assert!(err.to_string().contains("boom"), "{err}");
-
-        // TApplicationException { 1: message, 2: type }
-        let mut body = vec![T_STRING, 0, 1, 0, 0, 0, 7];
-        body.extend_from_slice(b"no such");
-        body.extend_from_slice(&[8, 0, 2, 0, 0, 0, 1, T_STOP]);
-        let err =
-            parse_string_list_reply(&reply(3, &body)[..], "get_all_databases", 1).unwrap_err();
-        assert!(err.to_string().contains("no such"), "{err}");
-
-        let err =
-            parse_string_list_reply(&b"HTTP/1.1 400 Bad"[..], "get_all_databases", 1).unwrap_err();
-        assert!(err.to_string().contains("not a Thrift"), "{err}");
     }
 
     #[test]

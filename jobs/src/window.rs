@@ -115,6 +115,13 @@ pub fn parse(kind: EventKind, payload: Option<&[u8]>) -> Result<Event, Malformed
             });
         }
     };
+    // serde also reads a struct from a JSON array ([3, 5, 1700000000000]): only objects are events.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Malformed {
+            reason: "bad_json",
+            detail: "not a JSON object".into(),
+        });
+    }
     let classify = |e: serde_json::Error| {
         use serde_json::error::Category;
         let reason = match e.classify() {
@@ -692,6 +699,10 @@ mod tests {
         );
         assert_eq!(parse(EventKind::Bikes, None).unwrap_err().reason, "empty");
         assert_eq!(kinds(EventKind::Bikes, b"  "), "empty");
+        assert_eq!(
+            kinds(EventKind::Bikes, b"[3, 5, 1700000000000]"),
+            "bad_json"
+        );
     }
 
     #[test]

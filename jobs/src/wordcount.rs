@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
@@ -27,6 +28,7 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::hdfs::{self, HdfsLocation, HdfsOptions};
+use crate::metrics::{Metric, Registry};
 
 /// The counts: word -> number of occurrences.
 pub type Counts = HashMap<String, u64, foldhash::fast::RandomState>;
@@ -237,6 +239,48 @@ pub struct Options {
     pub hdfs: HdfsOptions,
 }
 
+/// The run's progress, live (`--metrics-addr`).
+#[derive(Clone)]
+pub struct Metrics {
+    input_bytes: Arc<Metric>,
+    ranges: Arc<Metric>,
+    bytes_read: Arc<Metric>,
+    ranges_done: Arc<Metric>,
+    words: Arc<Metric>,
+}
+
+impl Metrics {
+    pub fn new(r: &Registry) -> Metrics {
+        Metrics {
+            input_bytes: r.gauge(
+                "bigdata_wordcount_input_bytes",
+                "Bytes of the input files (known once the input is listed).",
+                &[],
+            ),
+            ranges: r.gauge(
+                "bigdata_wordcount_ranges",
+                "Byte ranges the input is cut into (known once the input is listed).",
+                &[],
+            ),
+            bytes_read: r.counter(
+                "bigdata_wordcount_bytes_read_total",
+                "Input bytes read and counted (each range's own bytes: ends equal to the input's size).",
+                &[],
+            ),
+            ranges_done: r.counter(
+                "bigdata_wordcount_ranges_done_total",
+                "Byte ranges read and counted.",
+                &[],
+            ),
+            words: r.counter(
+                "bigdata_wordcount_words_total",
+                "Words counted (added as each range is done).",
+                &[],
+            ),
+        }
+    }
+}
+
 /// What a successful run did.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -269,6 +313,15 @@ impl std::error::Error for Interrupted {}
 /// temporary output removed. Once the counts are written the commit (rename) is no longer interrupted.
 pub async fn run(
     options: &Options,
+    shutdown: impl Future<Output = &'static str>,
+) -> anyhow::Result<Summary> {
+    run_with_metrics(options, &Metrics::new(&Registry::default()), shutdown).await
+}
+
+/// [`run`], updating `metrics` as it goes.
+pub async fn run_with_metrics(
+    options: &Options,
+    metrics: &Metrics,
     shutdown: impl Future<Output = &'static str>,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
@@ -327,6 +380,8 @@ pub async fn run(
         let files = list_input(&in_client, &input, status).await?;
         let splits = plan_splits(&files, options.split_size);
         let bytes: u64 = files.iter().map(|f| f.1).sum();
+        metrics.input_bytes.set(bytes as i64);
+        metrics.ranges.set(splits.len() as i64);
         info!(
             input = %input.display(),
             output = %output.display(),
@@ -352,7 +407,8 @@ pub async fn run(
         hdfs::retry("mkdirs", || out_client.mkdirs(&tmp, 0o755, true))
             .await
             .with_context(|| format!("failed to create the temporary output {tmp}"))?;
-        let (counts, words) = count_splits(&in_client, splits.clone(), options.parallelism).await?;
+        let (counts, words) =
+            count_splits(&in_client, splits.clone(), options.parallelism, metrics).await?;
         let distinct = counts.len();
         let lines = sorted(counts);
         hdfs::retry("write output", || write_output(&out_client, &tmp, &lines))
@@ -451,6 +507,7 @@ async fn count_splits(
     client: &Client,
     splits: Vec<Split>,
     parallelism: usize,
+    metrics: &Metrics,
 ) -> anyhow::Result<(Counts, u64)> {
     let mut pending = splits.into_iter();
     // Dropping the set (on error or cancellation) aborts the tasks still running.
@@ -459,13 +516,16 @@ async fn count_splits(
     let mut words = 0;
     let spawn = |tasks: &mut JoinSet<_>, split: Split| {
         let client = client.clone();
+        let bytes_read = metrics.bytes_read.clone();
         tasks.spawn(async move {
-            count_split(&client, &split).await.with_context(|| {
-                format!(
-                    "failed to read {} [{}, {})",
-                    split.path, split.start, split.end
-                )
-            })
+            count_split(&client, &split, &bytes_read)
+                .await
+                .with_context(|| {
+                    format!(
+                        "failed to read {} [{}, {})",
+                        split.path, split.start, split.end
+                    )
+                })
         });
     };
     for split in pending.by_ref().take(parallelism.max(1)) {
@@ -474,6 +534,8 @@ async fn count_splits(
     while let Some(joined) = tasks.join_next().await {
         let (counts, n) = joined.context("a counting task failed")??;
         words += n;
+        metrics.ranges_done.inc();
+        metrics.words.add(n as i64);
         if total.len() < counts.len() {
             let smaller = std::mem::replace(&mut total, counts);
             merge(&mut total, smaller);
@@ -493,8 +555,12 @@ fn merge(into: &mut Counts, from: Counts) {
     }
 }
 
-/// Counts the words that start in one split.
-async fn count_split(client: &Client, split: &Split) -> Result<(Counts, u64), HdfsError> {
+/// Counts the words that start in one split; `bytes_read` grows by the split's bytes as they are counted.
+async fn count_split(
+    client: &Client,
+    split: &Split,
+    bytes_read: &Metric,
+) -> Result<(Counts, u64), HdfsError> {
     let reader = client.read(&split.path).await?;
     let len = reader.file_length() as u64;
     let end = split.end.min(len);
@@ -519,6 +585,7 @@ async fn count_split(client: &Client, split: &Split) -> Result<(Counts, u64), Hd
             }
         };
         c.feed(data);
+        bytes_read.add(data.len() as i64);
     }
     let mut counter = counter
         .ok_or_else(|| HdfsError::InternalError(format!("no bytes read from {}", split.path)))?;

@@ -117,8 +117,14 @@ fn every_component_passes() {
         mysql["detail"].as_str().unwrap().contains("MariaDB"),
         "{mysql}"
     );
-    let ms = check(&report, "hive-metastore", "get_all_databases");
-    assert!(ms["detail"].as_str().unwrap().contains("default"), "{ms}");
+    let ms = check(&report, "hive-metastore", "create and drop a database");
+    assert!(
+        ms["detail"]
+            .as_str()
+            .unwrap()
+            .contains("created, listed and dropped database bigdata_verify_"),
+        "{ms}"
+    );
     check(&report, "kafka", "produce and consume");
     check(&report, "hdfs", "read file");
     if spark.is_some() {
@@ -152,6 +158,18 @@ fn failures_are_reported_and_the_report_stays_last() {
     assert!(
         mysql["detail"].as_str().unwrap().contains("cannot connect"),
         "{mysql}"
+    );
+    let ms = check(&report, "hive-metastore", "create and drop a database");
+    assert!(
+        ms["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a Thrift reply")
+            || ms["detail"]
+                .as_str()
+                .unwrap()
+                .contains("closed the connection"),
+        "{ms}"
     );
     let hdfs = check(&report, "hdfs", "write file");
     assert!(

@@ -216,3 +216,22 @@ for n in $(sed -n 's/^export \([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' <<<"$out"); do 
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect())
 }
+
+/// Runs SQL statements (separated by `;`) in a local-mode Spark session on the running metastore
+/// (`ci/services sql`); returns the rows of the statements that return any, columns separated by tabs.
+pub fn spark_sql(statements: &str) -> Vec<String> {
+    let out = Command::new(CI_SERVICES)
+        .args(["sql", statements])
+        .output()
+        .expect("run ci/services sql");
+    assert!(
+        out.status.success(),
+        "ci/services sql {statements:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
