@@ -11,7 +11,9 @@ use kube::api::{DeleteParams, ListParams};
 use kube::{Api, Client};
 use serde::Serialize;
 
+use crate::access::{MissingPermissions, OrExplain};
 use crate::cli::{Cli, Command, InstallArgs, LocationArgs, OutputFormat, ProfileArgs, TargetArgs};
+use crate::cluster::NamespaceState;
 use crate::component::Component;
 use crate::execute::Outcome;
 use crate::health::wait::INSTANCE_LABEL;
@@ -21,11 +23,15 @@ use crate::output::{Progress, describe};
 use crate::plan::Plan;
 use crate::resources::{Requests, requests_of};
 use crate::verify::{JobInputs, Verdict};
-use crate::{cluster, doctor, home, profile, verify};
+use crate::{access, catalog, cluster, doctor, home, profile, report, verify};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Install(args) => install(args).await,
+        Command::Profiles {
+            profiles_dir,
+            output,
+        } => profiles(profiles_dir, output),
         Command::Plan {
             profile,
             output,
@@ -54,6 +60,95 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             output,
         } => verify(target, image, timeout, output).await,
         Command::Uninstall { target, purge } => uninstall(target, purge).await,
+    }
+}
+
+/// The error as one message: each cause once (many causes repeat the one below them), and kube-rs's
+/// errors without their debug dump of the API server's answer.
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let raw = cause.to_string();
+        let kube = cause.downcast_ref::<kube::Error>();
+        let part = kube.map_or_else(|| raw.clone(), access::explain);
+        if !text.contains(&raw) && !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        // the API server's answer below it is in the explanation already
+        if matches!(kube, Some(kube::Error::Api(_))) {
+            break;
+        }
+    }
+    text
+}
+
+fn profiles(dir: Option<std::path::PathBuf>, output: OutputFormat) -> Result<ExitCode> {
+    let dir = home::profiles_dir(dir.as_deref())?;
+    let (good, bad): (Vec<_>, Vec<_>) = catalog::read(&dir)?
+        .into_iter()
+        .partition(|(_, summary)| summary.is_ok());
+    let summaries: Vec<catalog::ProfileSummary> =
+        good.into_iter().filter_map(|(_, s)| s.ok()).collect();
+    let reasons: Vec<String> = bad.into_iter().filter_map(|(_, s)| s.err()).collect();
+    if summaries.is_empty() {
+        bail!(
+            "failed to find a valid profile in {} (is --profiles-dir or BIGDATA_PROFILES_DIR right?):\n  {}",
+            dir.display(),
+            reasons.join("\n  ")
+        );
+    }
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summaries)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&summaries)?),
+        OutputFormat::Table => print_profiles(&summaries),
+    }
+    if reasons.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    bail!(
+        "failed to read {} of the profiles in {}:\n  {}",
+        reasons.len(),
+        dir.display(),
+        reasons.join("\n  ")
+    )
+}
+
+fn print_profiles(summaries: &[catalog::ProfileSummary]) {
+    let rows: Vec<[String; 4]> = summaries
+        .iter()
+        .map(|s| {
+            let components: Vec<String> = s.components.iter().map(Component::to_string).collect();
+            [
+                s.name.clone(),
+                s.budget
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), ToString::to_string),
+                components.join(", "),
+                if s.summary.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.summary.clone()
+                },
+            ]
+        })
+        .collect();
+    let header = ["PROFILE", "BUDGET", "COMPONENTS", "DESCRIPTION"].map(String::from);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&header])
+            .map(|r| r[i].len())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for row in [&header].into_iter().chain(&rows) {
+        println!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0], row[1], row[2], row[3]
+        );
     }
 }
 
@@ -182,14 +277,27 @@ async fn install(args: InstallArgs) -> Result<ExitCode> {
     let helm = Helm::from_env(args.profile.location.namespace.clone());
     if args.dry_run {
         let requests = requests_by_release(&plan, &helm, &args.profile.location).await?;
-        print_plan(&plan, &helm, &requests, OutputFormat::Table)?;
-        println!("\ndry run: every release's values are valid for its chart; nothing was changed");
+        print_plan(&plan, &helm, &requests, args.output)?;
+        let note = "dry run: every release's values are valid for its chart; nothing was changed";
+        if args.output == OutputFormat::Table {
+            println!("\n{note}");
+        } else {
+            eprintln!("{note}");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let client = cluster::client().await?;
-    client.apiserver_version().await.context(
-        "failed to reach the Kubernetes API server (is the cluster up and KUBECONFIG right?)",
-    )?;
+    client
+        .apiserver_version()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "failed to reach the Kubernetes API server (is the cluster up and KUBECONFIG right?): {}",
+                access::explain(&e)
+            )
+        })?;
+    let namespace = helm.namespace().to_string();
+    prepare(&client, &namespace, &plan).await?;
     let installer = Installer {
         charts_dir: home::charts_dir(args.profile.location.charts_dir.as_deref())?,
         helm,
@@ -197,15 +305,47 @@ async fn install(args: InstallArgs) -> Result<ExitCode> {
         timeout: args.timeout,
     };
     eprintln!(
-        "installing profile {} as platform {} in namespace {}",
-        args.profile.profile,
-        plan.platform,
-        installer.helm.namespace()
+        "installing profile {} as platform {} in namespace {namespace}",
+        args.profile.profile, plan.platform,
     );
-    let outcomes = installer
+    let finished = installer
         .run(&plan, usize::from(args.concurrency), &Progress::new())
         .await;
+    let document = report::build(&plan, &namespace, &args.profile.profile, &finished);
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&document)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&document)?),
+        OutputFormat::Table => {}
+    }
+    let outcomes = finished
+        .into_iter()
+        .map(|(component, ran)| (component, ran.outcome))
+        .collect();
     report_install(&outcomes)
+}
+
+/// Before installing: the namespace exists (made if need be), and the user may do there everything the
+/// install does. Better one clear message now than a release failing halfway.
+async fn prepare(client: &Client, namespace: &str, plan: &Plan) -> Result<()> {
+    if cluster::ensure_namespace(client, namespace).await? == NamespaceState::Created {
+        eprintln!("created namespace {namespace}");
+    }
+    let components: Vec<Component> = plan.releases.iter().map(|r| r.component).collect();
+    let needed = access::needed(&components);
+    match access::missing(client, Some(namespace), &needed).await {
+        Ok(missing) if missing.is_empty() => Ok(()),
+        Ok(missing) => Err(MissingPermissions {
+            namespace: namespace.to_string(),
+            who: access::who(access::whoami(client).await.as_deref()),
+            missing,
+        }
+        .into()),
+        // The API server would not answer the reviews: each refused request will say so itself.
+        Err(error) => {
+            eprintln!("note: could not check the permissions before installing: {error}");
+            Ok(())
+        }
+    }
 }
 
 fn report_install(outcomes: &BTreeMap<Component, Outcome>) -> Result<ExitCode> {
@@ -245,26 +385,42 @@ async fn doctor(
     let client = cluster::client().await?;
     let facts = doctor::gather(&client).await?;
     let mut checks = doctor::evaluate(&facts);
-    if let Some(name) = profile {
-        let args = ProfileArgs {
-            profile: name,
-            values: vec![],
-            set: vec![],
-            location,
-        };
-        let plan = load_plan(&args)?;
-        let helm = Helm::from_env(args.location.namespace.clone());
-        let requests = requests_by_release(&plan, &helm, &args.location).await?;
-        checks.extend(doctor::fit(&facts, &requests));
-    }
+    let namespace = Helm::from_env(location.namespace.clone())
+        .namespace()
+        .to_string();
+    let mut fit = Vec::new();
+    let components = match profile {
+        Some(name) => {
+            let args = ProfileArgs {
+                profile: name,
+                values: vec![],
+                set: vec![],
+                location,
+            };
+            let plan = load_plan(&args)?;
+            let helm = Helm::from_env(args.location.namespace.clone());
+            let requests = requests_by_release(&plan, &helm, &args.location).await?;
+            fit = doctor::fit(&facts, &requests);
+            plan.releases.iter().map(|r| r.component).collect()
+        }
+        None => Component::ALL.to_vec(),
+    };
+    checks.extend(permission_checks(&client, &namespace, &components).await);
+    checks.extend(fit);
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&checks)?),
         OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&checks)?),
         OutputFormat::Table => {
-            println!("{:<24} {:<6} DETAIL", "CHECK", "RESULT");
+            let width = checks
+                .iter()
+                .map(|c| c.name.len())
+                .max()
+                .unwrap_or(0)
+                .max(24);
+            println!("{:<width$} {:<6} DETAIL", "CHECK", "RESULT");
             for check in &checks {
                 let status = format!("{:?}", check.status).to_lowercase();
-                println!("{:<24} {:<6} {}", check.name, status, check.detail);
+                println!("{:<width$} {:<6} {}", check.name, status, check.detail);
             }
         }
     }
@@ -274,6 +430,33 @@ async fn doctor(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether the user may do what the plugin does for `components` in `namespace` (and, optionally,
+/// cluster-wide), asked of the API server.
+async fn permission_checks(
+    client: &Client,
+    namespace: &str,
+    components: &[Component],
+) -> Vec<doctor::Check> {
+    let needed = access::needed(components);
+    let cluster_needed = access::cluster_needed();
+    let asked = async {
+        let missing = access::missing(client, Some(namespace), &needed).await?;
+        let cluster_missing = access::missing(client, None, &cluster_needed).await?;
+        Ok::<_, access::ApiError>((missing, cluster_missing))
+    };
+    match asked.await {
+        Ok((missing, cluster_missing)) => {
+            let who = access::who(access::whoami(client).await.as_deref());
+            doctor::access(namespace, &who, &needed, &missing, &cluster_missing)
+        }
+        Err(error) => vec![doctor::Check {
+            name: "permissions".into(),
+            status: doctor::Status::Warn,
+            detail: format!("not checked: {error}"),
+        }],
+    }
 }
 
 #[derive(Serialize)]
@@ -349,14 +532,16 @@ async fn readiness(client: &Client, ns: &str, release: &str) -> Result<String> {
     let mut wanted = 0;
     for d in Api::<Deployment>::namespaced(client.clone(), ns)
         .list(&by_release(release))
-        .await?
+        .await
+        .or_explain(|| format!("list the deployments of {release} in namespace {ns:?}"))?
     {
         wanted += d.spec.and_then(|s| s.replicas).unwrap_or(1);
         ready += d.status.and_then(|s| s.ready_replicas).unwrap_or(0);
     }
     for s in Api::<StatefulSet>::namespaced(client.clone(), ns)
         .list(&by_release(release))
-        .await?
+        .await
+        .or_explain(|| format!("list the statefulsets of {release} in namespace {ns:?}"))?
     {
         wanted += s.spec.and_then(|s| s.replicas).unwrap_or(1);
         ready += s.status.and_then(|s| s.ready_replicas).unwrap_or(0);
@@ -369,7 +554,8 @@ async fn endpoints(client: &Client, ns: &str, release: &str) -> Result<Vec<Strin
     let mut found = Vec::new();
     for svc in Api::<Service>::namespaced(client.clone(), ns)
         .list(&by_release(release))
-        .await?
+        .await
+        .or_explain(|| format!("list the services of {release} in namespace {ns:?}"))?
     {
         let name = svc.metadata.name.unwrap_or_default();
         let Some(spec) = svc.spec else { continue };
@@ -439,7 +625,7 @@ where
     let deleted = api
         .delete_collection(&DeleteParams::default(), params)
         .await
-        .with_context(|| format!("failed to delete the {kind} of the release"))?;
+        .or_explain(|| format!("delete the {kind} of the release in namespace {ns:?}"))?;
     let names: Vec<String> = deleted
         .left()
         .map(|list| {
@@ -460,7 +646,7 @@ where
                     PURGE_TIMEOUT.as_secs()
                 )
             })?
-            .with_context(|| format!("failed to watch the deletion of {kind} {name}"))?;
+            .or_explain(|| format!("watch the deletion of {kind} {name}"))?;
     }
     Ok(names.len())
 }
@@ -571,4 +757,28 @@ async fn hdfs_url(helm: &Helm, platform: &str, installed: bool) -> Result<String
     } else {
         format!("hdfs://{platform}-hdfs-namenode:8020")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_each_cause_once_and_kube_errors_without_their_debug_dump() {
+        let status = kube::core::Status {
+            code: 404,
+            reason: "NotFound".into(),
+            message: "namespaces \"x\" not found".into(),
+            ..kube::core::Status::default()
+        };
+        let error = anyhow::Error::new(kube::Error::Api(Box::new(status)))
+            .context("failed to read namespace \"x\"");
+        assert_eq!(
+            error_text(&error),
+            "failed to read namespace \"x\": namespaces \"x\" not found (NotFound, HTTP 404)"
+        );
+        let inner = std::io::Error::other("disk full");
+        let error = anyhow::Error::new(inner).context("failed to write x: disk full");
+        assert_eq!(error_text(&error), "failed to write x: disk full");
+    }
 }

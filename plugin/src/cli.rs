@@ -18,6 +18,14 @@ pub enum Command {
     /// Install or upgrade the platform from a profile: one Helm release per component, in dependency
     /// order, independent ones at the same time, each waited for until healthy.
     Install(InstallArgs),
+    /// List the profiles: each one's description, resource budget and the components it installs.
+    Profiles {
+        /// The directory of the profiles; default: `values/profiles` beside the plugin.
+        #[arg(long, env = "BIGDATA_PROFILES_DIR")]
+        profiles_dir: Option<PathBuf>,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
     /// Print the plan of a profile: the releases, their order and the resources they request.
     Plan {
         #[command(flatten)]
@@ -89,6 +97,10 @@ pub struct InstallArgs {
     /// How many releases may be installed at the same time.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub concurrency: u16,
+    /// table: progress and results for people. json, yaml: progress on stderr, and at the end one
+    /// document on stdout with each release's outcome, times and reasons.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// The profile and the user's values on top of it.

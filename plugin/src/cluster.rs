@@ -1,8 +1,11 @@
 //! The connection to the Kubernetes cluster, configured the way helm configures its plugins.
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
+
+use crate::access::{ApiError, OrExplain};
 
 /// Environment variable through which helm passes `--kube-context` to a plugin.
 pub const HELM_KUBECONTEXT: &str = "HELM_KUBECONTEXT";
@@ -13,7 +16,7 @@ pub enum ClusterError {
     Kubeconfig(#[source] kube::config::KubeconfigError),
     #[error("failed to find a cluster configuration (no kubeconfig and not running in a pod): {0}")]
     Infer(#[source] kube::config::InferConfigError),
-    #[error("failed to create a Kubernetes client: {0}")]
+    #[error("failed to create a Kubernetes client: {}", crate::access::explain(.0))]
     Client(#[source] kube::Error),
 }
 
@@ -57,4 +60,39 @@ pub async fn simulated_node_of(client: &Client, pod: &Pod) -> Result<Option<Stri
     };
     let simulated = is_simulated(&Api::<Node>::all(client.clone()).get(&node).await?);
     Ok(simulated.then_some(node))
+}
+
+/// Whether install found the namespace, or made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceState {
+    Exists,
+    Created,
+    /// The user may not read namespaces (a namespace's own Role cannot grant it): helm will say if
+    /// it is missing.
+    Unknown,
+}
+
+/// Creates `name` when it does not exist. (Not helm's `--create-namespace`, which needs the right to
+/// create or patch the namespace even when it exists.)
+pub async fn ensure_namespace(client: &Client, name: &str) -> Result<NamespaceState, ApiError> {
+    let api = Api::<Namespace>::all(client.clone());
+    match api.get_opt(name).await {
+        Ok(Some(_)) => return Ok(NamespaceState::Exists),
+        Ok(None) => {}
+        Err(kube::Error::Api(status)) if status.code == 403 => return Ok(NamespaceState::Unknown),
+        Err(e) => return Err(ApiError::new(format!("read namespace {name:?}"), &e)),
+    }
+    let namespace = Namespace {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match api.create(&PostParams::default(), &namespace).await {
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(NamespaceState::Exists),
+        other => other
+            .map(|_| NamespaceState::Created)
+            .or_explain(|| format!("create namespace {name:?}")),
+    }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
+use crate::access::{ApiError, OrExplain, Permission};
 use crate::component::Component;
 use crate::quantity;
 use crate::resources::Requests;
@@ -20,15 +21,12 @@ const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-cl
 #[derive(Debug, thiserror::Error)]
 pub enum DoctorError {
     #[error(
-        "failed to reach the Kubernetes API server (is the cluster up and KUBECONFIG right?): {0}"
+        "failed to reach the Kubernetes API server (is the cluster up and KUBECONFIG right?): {}",
+        crate::access::explain(.0)
     )]
-    Unreachable(#[source] kube::Error),
-    #[error("failed to list {what}: {source}")]
-    List {
-        what: &'static str,
-        #[source]
-        source: kube::Error,
-    },
+    Unreachable(kube::Error),
+    #[error(transparent)]
+    Api(#[from] ApiError),
 }
 
 /// What doctor needs to know about a cluster.
@@ -36,8 +34,10 @@ pub enum DoctorError {
 pub struct ClusterFacts {
     pub server_version: String,
     pub server_minor: u32,
-    pub nodes: Vec<NodeFacts>,
-    pub default_storage_classes: Vec<String>,
+    /// The nodes, or why the user may not list them.
+    pub nodes: Result<Vec<NodeFacts>, String>,
+    /// The default StorageClasses, or why the user may not list them.
+    pub default_storage_classes: Result<Vec<String>, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,48 +60,58 @@ pub enum Status {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
-    pub name: &'static str,
+    pub name: String,
     pub status: Status,
     pub detail: String,
 }
 
-/// Reads the facts from the cluster: server version, nodes, StorageClasses.
+/// Reads the facts from the cluster: server version, nodes, StorageClasses. What the user may not
+/// list is a fact too (a namespace's own Role cannot grant cluster-wide reads).
 pub async fn gather(client: &Client) -> Result<ClusterFacts, DoctorError> {
     let version = client
         .apiserver_version()
         .await
         .map_err(DoctorError::Unreachable)?;
-    let nodes = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| DoctorError::List {
-            what: "nodes",
-            source,
-        })?;
-    let classes = Api::<StorageClass>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| DoctorError::List {
-            what: "storage classes",
-            source,
-        })?;
+    let nodes = visible(
+        Api::<Node>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+            .or_explain(|| "list nodes".to_string()),
+    )?;
+    let classes = visible(
+        Api::<StorageClass>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+            .or_explain(|| "list storage classes".to_string()),
+    )?;
     Ok(ClusterFacts {
         server_minor: version.minor.trim_end_matches('+').parse().unwrap_or(0),
         server_version: version.git_version,
-        nodes: nodes.items.iter().map(node_facts).collect(),
-        default_storage_classes: classes
-            .items
-            .iter()
-            .filter(|c| {
-                c.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION))
-                    .is_some_and(|v| v == "true")
-            })
-            .filter_map(|c| c.metadata.name.clone())
-            .collect(),
+        nodes: nodes.map(|list| list.items.iter().map(node_facts).collect()),
+        default_storage_classes: classes.map(|list| {
+            list.items
+                .iter()
+                .filter(|c| {
+                    c.metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION))
+                        .is_some_and(|v| v == "true")
+                })
+                .filter_map(|c| c.metadata.name.clone())
+                .collect()
+        }),
     })
+}
+
+/// A forbidden read becomes a fact (what the API server refused: the permission rows of the checks
+/// say what to ask for); any other failure stays an error.
+fn visible<T>(result: Result<T, ApiError>) -> Result<Result<T, String>, ApiError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(ApiError::Forbidden(f)) => Ok(Err(format!("forbidden: {}", f.detail))),
+        Err(e) => Err(e),
+    }
 }
 
 fn node_facts(node: &Node) -> NodeFacts {
@@ -136,7 +146,7 @@ pub fn evaluate(facts: &ClusterFacts) -> Vec<Check> {
 fn version_check(facts: &ClusterFacts) -> Check {
     let ok = facts.server_minor >= MIN_KUBERNETES_MINOR;
     Check {
-        name: "kubernetes version",
+        name: "kubernetes version".into(),
         status: if ok { Status::Pass } else { Status::Fail },
         detail: if ok {
             format!(
@@ -152,15 +162,28 @@ fn version_check(facts: &ClusterFacts) -> Check {
     }
 }
 
+/// A check that could not be made because the user may not read what it needs.
+fn not_checked(name: &str, why: &str) -> Check {
+    Check {
+        name: name.to_string(),
+        status: Status::Warn,
+        detail: format!("not checked: {why}"),
+    }
+}
+
 fn nodes_check(facts: &ClusterFacts) -> Check {
-    let ready: Vec<&NodeFacts> = facts.nodes.iter().filter(|n| n.ready).collect();
+    let nodes = match &facts.nodes {
+        Ok(nodes) => nodes,
+        Err(why) => return not_checked("nodes", why),
+    };
+    let ready: Vec<&NodeFacts> = nodes.iter().filter(|n| n.ready).collect();
     let simulated = ready.iter().filter(|n| n.simulated).count();
     let cpu: i64 = ready.iter().map(|n| n.allocatable_cpu_millis).sum();
     let memory: i64 = ready.iter().map(|n| n.allocatable_memory_bytes).sum();
     let mut detail = format!(
         "{} of {} ready, allocatable {} CPU, {} GiB memory",
         ready.len(),
-        facts.nodes.len(),
+        nodes.len(),
         cpu as f64 / 1000.0,
         memory / (1 << 30)
     );
@@ -170,7 +193,7 @@ fn nodes_check(facts: &ClusterFacts) -> Check {
         ));
     }
     Check {
-        name: "nodes",
+        name: "nodes".into(),
         status: if ready.is_empty() {
             Status::Fail
         } else {
@@ -185,14 +208,18 @@ fn nodes_check(facts: &ClusterFacts) -> Check {
 }
 
 fn storage_check(facts: &ClusterFacts) -> Check {
-    match facts.default_storage_classes.as_slice() {
+    let classes = match &facts.default_storage_classes {
+        Ok(classes) => classes,
+        Err(why) => return not_checked("default storage class", why),
+    };
+    match classes.as_slice() {
         [one] => Check {
-            name: "default storage class",
+            name: "default storage class".into(),
             status: Status::Pass,
             detail: one.clone(),
         },
         [] => Check {
-            name: "default storage class",
+            name: "default storage class".into(),
             status: Status::Fail,
             detail: format!(
                 "none: the PersistentVolumeClaims of MySQL, HDFS and Kafka would stay Pending; \
@@ -200,7 +227,7 @@ fn storage_check(facts: &ClusterFacts) -> Check {
             ),
         },
         many => Check {
-            name: "default storage class",
+            name: "default storage class".into(),
             status: Status::Warn,
             detail: format!("several ({}): Kubernetes picks the newest", many.join(", ")),
         },
@@ -211,7 +238,11 @@ fn storage_check(facts: &ClusterFacts) -> Check {
 /// largest node, and all requests together in the nodes' total. Components are added in install
 /// order, so the first one past the total is the one that will not fit.
 pub fn fit(facts: &ClusterFacts, requests: &BTreeMap<Component, Requests>) -> Vec<Check> {
-    let ready: Vec<&NodeFacts> = facts.nodes.iter().filter(|n| n.ready).collect();
+    let nodes = match &facts.nodes {
+        Ok(nodes) => nodes,
+        Err(why) => return vec![not_checked("fit", why)],
+    };
+    let ready: Vec<&NodeFacts> = nodes.iter().filter(|n| n.ready).collect();
     let node_cpu = ready
         .iter()
         .map(|n| n.allocatable_cpu_millis)
@@ -251,7 +282,7 @@ pub fn fit(facts: &ClusterFacts, requests: &BTreeMap<Component, Requests>) -> Ve
             None
         };
         checks.push(Check {
-            name: fit_name(*component),
+            name: format!("fit: {component}"),
             status: if problem.is_some() {
                 Status::Fail
             } else {
@@ -263,14 +294,59 @@ pub fn fit(facts: &ClusterFacts, requests: &BTreeMap<Component, Requests>) -> Ve
     checks
 }
 
-fn fit_name(component: Component) -> &'static str {
-    match component {
-        Component::Mysql => "fit: mysql",
-        Component::Hdfs => "fit: hdfs",
-        Component::HiveMetastore => "fit: hive-metastore",
-        Component::Spark => "fit: spark",
-        Component::Kafka => "fit: kafka",
-    }
+/// Whether the user has the permissions the plugin needs: one summary check, then one check per
+/// resource with refused verbs (`missing`, out of `needed`), failing in the namespace, warning at the
+/// cluster scope (where a permission only makes some checks possible). Pure.
+pub fn access(
+    namespace: &str,
+    who: &str,
+    needed: &[Permission],
+    missing: &[Permission],
+    cluster_missing: &[Permission],
+) -> Vec<Check> {
+    let count = |ps: &[Permission]| ps.iter().map(|p| p.verbs.len()).sum::<usize>();
+    let summary = if missing.is_empty() {
+        Check {
+            name: "permissions".into(),
+            status: Status::Pass,
+            detail: format!(
+                "{who} has the {} permissions the plugin needs in namespace {namespace:?}",
+                count(needed)
+            ),
+        }
+    } else {
+        Check {
+            name: "permissions".into(),
+            status: Status::Fail,
+            detail: format!(
+                "{who} lacks {} of the {} permissions the plugin needs in namespace {namespace:?} (below): \
+                 ask your cluster admin for a Role granting them (see {})",
+                count(missing),
+                count(needed),
+                crate::access::DOCS
+            ),
+        }
+    };
+    let rows = missing
+        .iter()
+        .map(|p| (p, Status::Fail, format!("in namespace {namespace:?}")))
+        .chain(cluster_missing.iter().map(|p| {
+            (
+                p,
+                Status::Warn,
+                "at the cluster scope, optional".to_string(),
+            )
+        }))
+        .map(|(p, status, scope)| Check {
+            name: format!("permission: {}", p.name()),
+            status,
+            detail: format!(
+                "may not {} {scope}: {}",
+                p.verbs.join(", "),
+                p.why.join("; ")
+            ),
+        });
+    std::iter::once(summary).chain(rows).collect()
 }
 
 #[cfg(test)]
@@ -322,14 +398,14 @@ mod tests {
         ClusterFacts {
             server_version: "v1.35.4".into(),
             server_minor: 35,
-            nodes: vec![NodeFacts {
+            nodes: Ok(vec![NodeFacts {
                 name: "n1".into(),
                 ready: true,
                 simulated: true,
                 allocatable_cpu_millis: 4000,
                 allocatable_memory_bytes: 16 << 30,
-            }],
-            default_storage_classes: vec!["standard".into()],
+            }]),
+            default_storage_classes: Ok(vec!["standard".into()]),
         }
     }
 
@@ -356,14 +432,72 @@ mod tests {
     #[test]
     fn no_default_storage_class_fails() {
         let mut f = facts();
-        f.default_storage_classes.clear();
+        f.default_storage_classes = Ok(vec![]);
         assert_eq!(evaluate(&f)[2].status, Status::Fail);
     }
 
     #[test]
     fn no_ready_node_fails() {
         let mut f = facts();
-        f.nodes[0].ready = false;
+        f.nodes.as_mut().unwrap()[0].ready = false;
         assert_eq!(evaluate(&f)[1].status, Status::Fail);
+    }
+
+    #[test]
+    fn hidden_nodes_and_classes_are_warnings_that_say_why() {
+        let mut f = facts();
+        f.nodes = Err("failed to list nodes: forbidden: ...".into());
+        f.default_storage_classes = Err("failed to list storage classes: forbidden: ...".into());
+        let checks = evaluate(&f);
+        assert_eq!(checks[1].status, Status::Warn);
+        assert!(
+            checks[1]
+                .detail
+                .starts_with("not checked: failed to list nodes")
+        );
+        assert_eq!(checks[2].status, Status::Warn);
+        let requests = BTreeMap::from([(Component::Spark, needs(100, 1, 100))]);
+        let fit = fit(&f, &requests);
+        assert_eq!(fit.len(), 1);
+        assert_eq!(fit[0].status, Status::Warn);
+    }
+
+    #[test]
+    fn missing_permissions_fail_per_resource_and_cluster_ones_warn() {
+        let needed = crate::access::needed(&[Component::Kafka]);
+        let all = access("data", "user \"jane\"", &needed, &[], &[]);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].status, Status::Pass);
+        assert!(
+            all[0].detail.contains("in namespace \"data\""),
+            "{}",
+            all[0].detail
+        );
+
+        let secrets = needed.iter().find(|p| p.name() == "secrets").unwrap();
+        let missing = vec![Permission {
+            verbs: vec!["create", "patch"],
+            ..secrets.clone()
+        }];
+        let nodes = crate::access::cluster_needed();
+        let checks = access("data", "user \"jane\"", &needed, &missing, &nodes[..1]);
+        assert_eq!(checks.len(), 3);
+        assert_eq!(checks[0].status, Status::Fail);
+        assert!(
+            checks[0]
+                .detail
+                .starts_with("user \"jane\" lacks 2 of the "),
+            "{}",
+            checks[0].detail
+        );
+        assert!(checks[0].detail.contains("docs/plugin.md#permissions"));
+        assert_eq!(checks[1].name, "permission: secrets");
+        assert_eq!(checks[1].status, Status::Fail);
+        assert_eq!(
+            checks[1].detail,
+            "may not create, patch in namespace \"data\": helm keeps each release in a Secret"
+        );
+        assert_eq!(checks[2].name, "permission: nodes");
+        assert_eq!(checks[2].status, Status::Warn);
     }
 }

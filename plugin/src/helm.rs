@@ -8,6 +8,8 @@ use serde::Deserialize;
 use serde_yaml::Value;
 use tokio::process::Command;
 
+use crate::access::Forbidden;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HelmError {
     #[error(
@@ -20,6 +22,9 @@ pub enum HelmError {
     },
     #[error("failed to {action}: helm said: {stderr}")]
     Failed { action: String, stderr: String },
+    /// The API server refused helm a request (403): said once, clearly, with what to ask for.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     #[error("failed to write the values of {release}: {source}")]
     Values {
         release: String,
@@ -75,7 +80,9 @@ impl Helm {
     }
 
     /// `helm upgrade --install`: installs the release or upgrades it to these values. Waiting is the
-    /// caller's job (with watches), so no `--wait` here; hooks still run within `timeout`.
+    /// caller's job (with watches), so no `--wait` here; hooks still run within `timeout`. The
+    /// namespace must exist: `--create-namespace` would need the right to create (Helm 3) or patch
+    /// (Helm 4) namespaces even when the namespace exists, which a namespace's own Role cannot give.
     pub async fn upgrade_install(
         &self,
         release: &str,
@@ -92,7 +99,6 @@ impl Helm {
             "--install",
             release,
             &chart,
-            "--create-namespace",
             "--values",
             &values_path,
             "--timeout",
@@ -193,13 +199,16 @@ impl Helm {
             source,
         })?;
         if output.status.success() {
-            Ok(output)
-        } else {
-            Err(HelmError::Failed {
-                action: action.to_string(),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            })
+            return Ok(output);
         }
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        Err(match Forbidden::from_helm(action, &stderr) {
+            Some(forbidden) => forbidden.into(),
+            None => HelmError::Failed {
+                action: action.to_string(),
+                stderr,
+            },
+        })
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 
 use crate::component::Component;
@@ -23,16 +24,28 @@ pub struct Installer {
     pub timeout: Duration,
 }
 
+/// How one release went, and when.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub outcome: Outcome,
+    /// When its install started; None when it was not started.
+    pub started_at: Option<Timestamp>,
+    /// When it was healthy, failed, or was found blocked.
+    pub finished_at: Timestamp,
+}
+
 impl Installer {
-    /// Installs every release of the plan; returns each component's outcome.
+    /// Installs every release of the plan; returns how each went, and when.
     pub async fn run(
         self,
         plan: &Plan,
         concurrency: usize,
         progress: &Progress,
-    ) -> BTreeMap<Component, Outcome> {
+    ) -> BTreeMap<Component, Finished> {
         let this = Arc::new(self);
-        execute(
+        let mut started = BTreeMap::new();
+        let mut finished = BTreeMap::new();
+        let outcomes = execute(
             plan,
             concurrency,
             |release| {
@@ -41,12 +54,27 @@ impl Installer {
             },
             |step| match step {
                 Step::Started(c) => {
-                    progress.started(c, &format!("installing {}-{}", plan.platform, c.chart()))
+                    started.insert(c, Timestamp::now());
+                    progress.started(c, &format!("installing {}-{}", plan.platform, c.chart()));
                 }
-                Step::Finished(c, outcome) => progress.finished(c, &outcome),
+                Step::Finished(c, outcome) => {
+                    finished.insert(c, Timestamp::now());
+                    progress.finished(c, &outcome);
+                }
             },
         )
-        .await
+        .await;
+        outcomes
+            .into_iter()
+            .map(|(c, outcome)| {
+                let ran = Finished {
+                    outcome,
+                    started_at: started.get(&c).copied(),
+                    finished_at: finished.get(&c).copied().unwrap_or_else(Timestamp::now),
+                };
+                (c, ran)
+            })
+            .collect()
     }
 
     async fn install_one(&self, release: Release) -> Outcome {

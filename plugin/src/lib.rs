@@ -3,7 +3,9 @@
 //! Each concern has its own module; `main.rs` only parses the command line and maps errors to one
 //! clear message and an exit code.
 
+pub mod access;
 pub mod app;
+pub mod catalog;
 pub mod cli;
 pub mod cluster;
 pub mod component;
@@ -17,5 +19,6 @@ pub mod output;
 pub mod plan;
 pub mod profile;
 pub mod quantity;
+pub mod report;
 pub mod resources;
 pub mod verify;

@@ -10,7 +10,7 @@ async fn main() -> ExitCode {
     match app::run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", app::error_text(&error));
             ExitCode::FAILURE
         }
     }

@@ -14,6 +14,7 @@ use kube::runtime::wait::await_condition;
 use kube::{Api, Client};
 use serde::{Deserialize, Serialize};
 
+use crate::access::{ApiError, OrExplain};
 use crate::component::Component;
 
 const TEMPLATE: &str = include_str!("../templates/verify-job.yaml.hbs");
@@ -22,26 +23,10 @@ const TEMPLATE: &str = include_str!("../templates/verify-job.yaml.hbs");
 pub enum VerifyError {
     #[error("failed to render the verification Job: {0}")]
     Render(String),
-    #[error("failed to create the verification Job {name}: {source}")]
-    Create {
-        name: String,
-        #[source]
-        source: kube::Error,
-    },
-    #[error("failed to watch the verification Job {name}: {source}")]
-    Watch {
-        name: String,
-        #[source]
-        source: kube::runtime::wait::Error,
-    },
+    #[error(transparent)]
+    Api(#[from] ApiError),
     #[error("the verification Job {name} did not finish in {}s", waited.as_secs())]
     Timeout { name: String, waited: Duration },
-    #[error("failed to read the verification pod of {name}: {source}")]
-    Pod {
-        name: String,
-        #[source]
-        source: kube::Error,
-    },
     #[error(
         "the verification pod {pod} printed no report (its last log line is not a JSON report): {last_line:?}"
     )]
@@ -131,10 +116,7 @@ pub async fn run(client: &Client, job: &Job, timeout: Duration) -> Result<Verdic
     let jobs: Api<Job> = Api::namespaced(client.clone(), &ns);
     jobs.create(&PostParams::default(), job)
         .await
-        .map_err(|source| VerifyError::Create {
-            name: name.clone(),
-            source,
-        })?;
+        .or_explain(|| format!("create the verification Job {name} in namespace {ns:?}"))?;
     let finished = |j: Option<&Job>| {
         j.and_then(|j| j.status.as_ref()?.conditions.as_ref())
             .is_some_and(|cs| {
@@ -148,20 +130,13 @@ pub async fn run(client: &Client, job: &Job, timeout: Duration) -> Result<Verdic
             name: name.clone(),
             waited: timeout,
         })?
-        .map_err(|source| VerifyError::Watch {
-            name: name.clone(),
-            source,
-        })?;
+        .or_explain(|| format!("watch the verification Job {name}"))?;
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
-    let pod_error = |source| VerifyError::Pod {
-        name: name.clone(),
-        source,
-    };
     let listed = pods
         .list(&ListParams::default().labels(&format!("job-name={name}")))
         .await
-        .map_err(pod_error)?;
+        .or_explain(|| format!("list the pods of the verification Job {name}"))?;
     let pod = listed
         .items
         .into_iter()
@@ -173,14 +148,14 @@ pub async fn run(client: &Client, job: &Job, timeout: Duration) -> Result<Verdic
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     if let Some(node) = crate::cluster::simulated_node_of(client, &pod)
         .await
-        .map_err(pod_error)?
+        .or_explain(|| format!("read the node of pod {pod_name}"))?
     {
         return Ok(Verdict::NotVerified { node });
     }
     let log = pods
         .logs(&pod_name, &LogParams::default())
         .await
-        .map_err(pod_error)?;
+        .or_explain(|| format!("read the log of pod {pod_name}"))?;
     Ok(Verdict::Ran(parse_report(&pod_name, &log)?))
 }
 

@@ -5,12 +5,14 @@
 //! Needs the lab and helm: `ci/lab up && eval "$(ci/lab env)"`, then
 //! `cargo test -p helm-bigdata --test install -- --ignored` (ci/test does this).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
-use kube::api::{DeleteParams, ListParams};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, Client};
+use serde_json::json;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -472,4 +474,409 @@ async fn an_install_killed_midway_completes_when_run_again() {
     assert!(log.contains("all 4 components are healthy"), "{log}");
     assert!(log.contains("mysql           unchanged and ready"), "{log}");
     bigdata(&["uninstall", "--purge", "-n", ns]);
+}
+
+/// `install -o json`: stdout is one JSON document (progress goes to stderr) with each release's
+/// outcome and times; run again, every release is reported unchanged.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn install_json_reports_each_release_and_nothing_else_on_stdout() {
+    let ns = "lab-install-json";
+    fresh_namespace(ns).await;
+    let args = [
+        "install",
+        "--profile",
+        "hdfs-hive-spark",
+        "-n",
+        ns,
+        "--timeout",
+        "120s",
+        "-o",
+        "json",
+    ];
+    for expected in ["installed", "unchanged"] {
+        let out = bigdata(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", text(&out)));
+        assert_eq!(report["platform"], "bigdata");
+        assert_eq!(report["namespace"], ns);
+        assert_eq!(report["profile"], "hdfs-hive-spark");
+        assert_eq!(report["healthy"], true);
+        let releases = report["releases"].as_array().unwrap();
+        let names: Vec<&str> = releases
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "bigdata-mysql",
+                "bigdata-hdfs",
+                "bigdata-hive-metastore",
+                "bigdata-spark"
+            ]
+        );
+        for release in releases {
+            assert_eq!(release["outcome"], expected, "{release}");
+            let started = release["started_at"].as_str().unwrap();
+            let ready = release["ready_at"].as_str().unwrap();
+            assert!(started <= ready, "{release}");
+            assert!(release["seconds"].as_f64().unwrap() >= 0.0, "{release}");
+            assert!(release["reason"].is_null(), "{release}");
+        }
+        // progress is for people, on stderr
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("-> mysql"),
+            "{}",
+            text(&out)
+        );
+    }
+    bigdata(&["uninstall", "--purge", "-n", ns]);
+}
+
+/// `install -o json` with a component that does not become healthy: it is `failed` with the reason
+/// per pod, what depends on it `not-started`, the rest installed; the exit code is non-zero.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn install_json_reports_a_failure_and_the_releases_it_kept_from_starting() {
+    let ns = "lab-install-json-crash";
+    fresh_namespace(ns).await;
+    let values = std::env::temp_dir().join("bigdata-json-crash-values.yaml");
+    std::fs::write(
+        &values,
+        "hdfs:\n  namenode:\n    podAnnotations:\n      lab.bigdata.io/fail: CrashLoopBackOff\n",
+    )
+    .unwrap();
+    let out = bigdata(&[
+        "install",
+        "--profile",
+        "full",
+        "-n",
+        ns,
+        "--timeout",
+        "25s",
+        "-f",
+        values.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {log}"));
+    assert_eq!(report["healthy"], false, "{report}");
+    let release = |component: &str| {
+        report["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["component"] == component)
+            .unwrap_or_else(|| panic!("no {component} in {report}"))
+            .clone()
+    };
+    let hdfs = release("hdfs");
+    assert_eq!(hdfs["outcome"], "failed", "{hdfs}");
+    assert!(hdfs["started_at"].is_string(), "{hdfs}");
+    assert!(hdfs["ready_at"].is_null(), "{hdfs}");
+    assert!(
+        hdfs["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("not healthy after"),
+        "{hdfs}"
+    );
+    let problems = hdfs["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["pod"] == "bigdata-hdfs-namenode-0"
+                && p["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("container namenode is crash-looping")),
+        "{hdfs}"
+    );
+    for blocked in ["hive-metastore", "spark"] {
+        let r = release(blocked);
+        assert_eq!(r["outcome"], "not-started", "{r}");
+        assert_eq!(r["blocked_by"], "hdfs", "{r}");
+        assert_eq!(r["reason"], "hdfs is not healthy", "{r}");
+        assert!(r["started_at"].is_null(), "{r}");
+    }
+    for independent in ["mysql", "kafka"] {
+        let r = release(independent);
+        assert_eq!(r["outcome"], "installed", "{r}");
+    }
+    assert!(
+        log.contains(
+            "error: failed to install hdfs; not started because of it: hive-metastore, spark"
+        ),
+        "{log}"
+    );
+    bigdata(&["uninstall", "--purge", "-n", ns]);
+}
+
+/// The path of kubectl: $KUBECTL, else beside $HELM_BIN (ci/setup puts them together), else PATH.
+fn kubectl_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("KUBECTL") {
+        return path.into();
+    }
+    let beside_helm = Path::new(&helm_bin()).with_file_name("kubectl");
+    if beside_helm.is_file() {
+        beside_helm
+    } else {
+        "kubectl".into()
+    }
+}
+
+/// A fresh namespace with a ServiceAccount `account` bound to `role` (a Role made from `rules`, or
+/// the ClusterRole named `cluster_role`); returns a kubeconfig that authenticates as that account
+/// with a token from `kubectl create token`, on the lab's server and CA.
+async fn kubeconfig_for_account(
+    ns: &str,
+    account: &str,
+    rules: serde_json::Value,
+    cluster_role: Option<&str>,
+) -> PathBuf {
+    fresh_namespace(ns).await;
+    let client = Client::try_default().await.unwrap();
+    let pp = PostParams::default();
+    Api::<Namespace>::all(client.clone())
+        .create(&pp, &object(json!({"metadata": {"name": ns}})))
+        .await
+        .unwrap();
+    Api::<ServiceAccount>::namespaced(client.clone(), ns)
+        .create(&pp, &object(json!({"metadata": {"name": account}})))
+        .await
+        .unwrap();
+    let role_ref = match cluster_role {
+        Some(name) => {
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name})
+        }
+        None => {
+            Api::<Role>::namespaced(client.clone(), ns)
+                .create(
+                    &pp,
+                    &object(json!({"metadata": {"name": account}, "rules": rules})),
+                )
+                .await
+                .unwrap();
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account})
+        }
+    };
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(
+            &pp,
+            &object(json!({
+                "metadata": {"name": account},
+                "roleRef": role_ref,
+                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": ns}]
+            })),
+        )
+        .await
+        .unwrap();
+    let token = Command::new(kubectl_bin())
+        .args(["create", "token", account, "-n", ns, "--duration", "1h"])
+        .output()
+        .expect("failed to run kubectl");
+    assert!(token.status.success(), "{}", text(&token));
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+
+    let lab = kube::config::Kubeconfig::read().unwrap();
+    let cluster = lab.clusters[0].cluster.clone().unwrap();
+    let mut server = json!({"server": cluster.server.unwrap()});
+    if let Some(path) = cluster.certificate_authority {
+        server["certificate-authority"] = json!(path);
+    }
+    if let Some(data) = cluster.certificate_authority_data {
+        server["certificate-authority-data"] = json!(data);
+    }
+    let kubeconfig = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "lab", "cluster": server}],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [{"name": account, "context": {"cluster": "lab", "user": account}}],
+        "current-context": account,
+    });
+    let path = std::env::temp_dir().join(format!("bigdata-{ns}-kubeconfig.json"));
+    std::fs::write(&path, kubeconfig.to_string()).unwrap();
+    path
+}
+
+fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("test object must match its type")
+}
+
+/// Runs the plugin as the account of `kubeconfig`.
+fn bigdata_as(kubeconfig: &Path, args: &[&str]) -> Output {
+    plugin_command(args)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("failed to run helm-bigdata")
+}
+
+/// No panic, no backtrace, no debug dump of the API server's Status: one clear message.
+fn assert_clear(log: &str) {
+    for bad in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "Status {",
+        "ErrorResponse",
+        "ApiError:",
+    ] {
+        assert!(!log.contains(bad), "{bad:?} in: {log}");
+    }
+}
+
+/// A user who may only read pods: doctor lists the missing permissions; install, status and uninstall
+/// fail at once with one message that names the refused verb and resource and what to ask for.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn a_user_without_the_permissions_is_told_which_to_ask_for() {
+    let ns = "lab-perm-reader";
+    let rules = json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]);
+    let kubeconfig = kubeconfig_for_account(ns, "reader", rules, None).await;
+    let user = format!("user \"system:serviceaccount:{ns}:reader\"");
+
+    let doctor = bigdata_as(&kubeconfig, &["doctor", "-n", ns]);
+    let log = text(&doctor);
+    assert!(!doctor.status.success(), "{log}");
+    assert_clear(&log);
+    assert!(log.contains(&format!("{user} lacks")), "{log}");
+    assert!(
+        log.contains("permission: secrets") && log.contains("may not get, list, watch, create"),
+        "{log}"
+    );
+    assert!(log.contains("permission: pods/log"), "{log}");
+    // what the Role grants is not reported missing
+    assert!(
+        log.contains("permission: pods ") && log.contains("may not watch"),
+        "{log}"
+    );
+
+    let install = bigdata_as(&kubeconfig, &["install", "--profile", "small", "-n", ns]);
+    let log = text(&install);
+    assert!(!install.status.success(), "{log}");
+    assert_clear(&log);
+    assert!(
+        log.contains(&format!(
+            "error: failed to install in namespace \"{ns}\": forbidden: {user} lacks permissions"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("  secrets: get, list, watch, create, update, patch, delete (helm keeps"),
+        "{log}"
+    );
+    assert!(log.contains("docs/plugin.md#permissions"), "{log}");
+    assert!(
+        !log.contains("installing bigdata-"),
+        "started anyway: {log}"
+    );
+
+    for args in [["status", "-n", ns], ["uninstall", "-n", ns]] {
+        let out = bigdata_as(&kubeconfig, &args);
+        let log = text(&out);
+        assert!(!out.status.success(), "{args:?}: {log}");
+        assert_clear(&log);
+        assert!(
+            log.contains(&format!(
+                "forbidden: {user} cannot list resource \"secrets\" in API group \"\" in the namespace \"{ns}\"; \
+                 the plugin needs list on secrets in namespace \"{ns}\""
+            )),
+            "{args:?}: {log}"
+        );
+        assert!(
+            log.contains("ask your cluster admin for a Role granting it"),
+            "{log}"
+        );
+    }
+}
+
+/// A namespace's own admin (the built-in ClusterRole `admin`, bound in the namespace only: no
+/// cluster-wide rights) can check, install every component, and uninstall.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn a_namespace_admin_installs_without_cluster_wide_rights() {
+    let ns = "lab-perm-admin";
+    let kubeconfig = kubeconfig_for_account(ns, "deployer", json!([]), Some("admin")).await;
+
+    let doctor = bigdata_as(&kubeconfig, &["doctor", "-n", ns]);
+    let log = text(&doctor);
+    assert!(doctor.status.success(), "{log}");
+    assert!(log.contains("has the"), "{log}");
+    assert!(log.contains("permission: nodes"), "{log}");
+
+    let install = bigdata_as(
+        &kubeconfig,
+        &[
+            "install",
+            "--profile",
+            "small",
+            "-n",
+            ns,
+            "--timeout",
+            "120s",
+        ],
+    );
+    let log = text(&install);
+    assert!(install.status.success(), "{log}");
+    assert_clear(&log);
+    assert!(log.contains("all 5 components are healthy"), "{log}");
+    assert!(!log.contains("forbidden"), "a request was refused: {log}");
+    // Spark's RBAC is asked with a LocalSubjectAccessReview, which the namespace's admin may create.
+    assert!(
+        log.contains("spark           ready in") && log.contains("checks: 1 passed"),
+        "{log}"
+    );
+
+    let gone = bigdata_as(&kubeconfig, &["uninstall", "--purge", "-n", ns]);
+    assert!(gone.status.success(), "{}", text(&gone));
+}
+
+/// The Role docs/plugin.md#permissions documents (plugin/rbac/role.yaml) is enough for doctor to pass
+/// and for every command: install of every component, status, uninstall --purge.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn the_documented_role_is_enough_for_every_command() {
+    let ns = "lab-perm-role";
+    let role: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("plugin/rbac/role.yaml")).unwrap(),
+    )
+    .unwrap();
+    let rules = serde_json::to_value(&role["rules"]).unwrap();
+    let kubeconfig = kubeconfig_for_account(ns, "ci", rules, None).await;
+
+    let doctor = bigdata_as(&kubeconfig, &["doctor", "-n", ns]);
+    let log = text(&doctor);
+    assert!(doctor.status.success(), "{log}");
+    assert!(
+        log.contains("permissions ") && log.contains("has the"),
+        "{log}"
+    );
+
+    let install = bigdata_as(
+        &kubeconfig,
+        &[
+            "install",
+            "--profile",
+            "small",
+            "-n",
+            ns,
+            "--timeout",
+            "120s",
+        ],
+    );
+    let log = text(&install);
+    assert!(install.status.success(), "{log}");
+    assert!(log.contains("all 5 components are healthy"), "{log}");
+    assert!(!log.contains("forbidden"), "a request was refused: {log}");
+    let status = bigdata_as(&kubeconfig, &["status", "-n", ns]);
+    assert!(status.status.success(), "{}", text(&status));
+    let gone = bigdata_as(&kubeconfig, &["uninstall", "--purge", "-n", ns]);
+    let log = text(&gone);
+    assert!(gone.status.success(), "{log}");
+    assert!(log.contains("purged bigdata-mysql"), "{log}");
 }

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+    ConfigMap, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
 };
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::wait::{Condition, await_condition, conditions};
@@ -327,41 +327,74 @@ async fn helm_installs_and_uninstalls_a_chart() {
     assert!(String::from_utf8_lossy(&list.stdout).trim().is_empty());
 }
 
-/// The Jobs users submit with `kubectl apply -f jobs/manifests/...` are accepted by the real API server
-/// (schema, security context, resources) and complete on the simulated nodes (no container runs there:
-/// the jobs themselves are tested against the real HDFS and Kafka in jobs/tests).
+/// The manifests users submit with `kubectl apply -f jobs/manifests/...` are accepted by the real API
+/// server (schema, security context, resources): the Jobs complete and the stream's StatefulSet becomes
+/// Ready on the simulated nodes (no container runs there: the jobs themselves are tested against the real
+/// HDFS, Kafka and metastore in jobs/tests).
 #[tokio::test]
 #[ignore = "needs the lab (ci/lab up)"]
 async fn the_job_manifests_are_accepted_and_complete() {
     let client = lab_client().await;
     let ns = namespace(&client, "lab-test-manifests").await;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/manifests");
-    let api: Api<Job> = Api::namespaced(client.clone(), &ns);
-    let mut names = Vec::new();
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &ns);
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    let services: Api<Service> = Api::namespaced(client.clone(), &ns);
+    let (mut job_names, mut statefulset_names) = (Vec::new(), Vec::new());
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         for document in serde_yaml::Deserializer::from_str(&text) {
             let value = serde_yaml::Value::deserialize(document).unwrap();
-            if value["kind"] != "Job" {
-                continue;
+            let rejected = |e: kube::Error| -> ! { panic!("{} rejected: {e}", path.display()) };
+            let pp = PostParams::default();
+            match value["kind"].as_str() {
+                Some("Job") => {
+                    let job: Job = serde_yaml::from_value(value).unwrap();
+                    let created = jobs.create(&pp, &job).await.unwrap_or_else(|e| rejected(e));
+                    job_names.push(created.metadata.name.unwrap());
+                }
+                Some("StatefulSet") => {
+                    let sts: StatefulSet = serde_yaml::from_value(value).unwrap();
+                    let created = statefulsets
+                        .create(&pp, &sts)
+                        .await
+                        .unwrap_or_else(|e| rejected(e));
+                    statefulset_names.push(created.metadata.name.unwrap());
+                }
+                Some("Service") => {
+                    let svc: Service = serde_yaml::from_value(value).unwrap();
+                    services
+                        .create(&pp, &svc)
+                        .await
+                        .unwrap_or_else(|e| rejected(e));
+                }
+                other => panic!("{}: unexpected kind {other:?}", path.display()),
             }
-            let job: Job = serde_yaml::from_value(value).unwrap();
-            let created = api
-                .create(&PostParams::default(), &job)
-                .await
-                .unwrap_or_else(|e| panic!("{} rejected: {e}", path.display()));
-            names.push(created.metadata.name.unwrap());
         }
     }
-    assert!(
-        names.len() >= 2,
-        "expected the wordcount and generate Jobs, found {names:?}"
+    job_names.sort();
+    assert_eq!(
+        job_names,
+        [
+            "bigdata-compact",
+            "bigdata-generate",
+            "bigdata-verify",
+            "bigdata-wordcount"
+        ]
     );
-    for name in names {
-        let done = wait_for(&api, &name, conditions::is_job_completed())
+    assert_eq!(statefulset_names, ["bigdata-stream"]);
+    for name in job_names {
+        let done = wait_for(&jobs, &name, conditions::is_job_completed())
             .await
             .unwrap();
         assert_eq!(done.status.unwrap().succeeded, Some(1), "{name}");
     }
+    let ready = |sts: Option<&StatefulSet>| {
+        sts.and_then(|s| s.status.as_ref())
+            .is_some_and(|st| st.ready_replicas == Some(st.replicas) && st.replicas > 0)
+    };
+    wait_for(&statefulsets, "bigdata-stream", ready)
+        .await
+        .unwrap();
 }

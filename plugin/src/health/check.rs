@@ -4,7 +4,7 @@
 //! skipped, never as passed.
 
 use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+    LocalSubjectAccessReview, ResourceAttributes, SubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{AttachParams, PostParams};
@@ -12,6 +12,7 @@ use kube::{Api, Client};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
+use crate::access::OrExplain;
 use crate::component::Component;
 
 /// The outcome of one check.
@@ -33,6 +34,8 @@ pub enum CheckResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct ComponentCheck {
     pub name: String,
+    /// Flattened: `{"name": ..., "result": "passed", "detail": ...}`.
+    #[serde(flatten)]
     pub result: CheckResult,
 }
 
@@ -126,37 +129,79 @@ pub async fn run(
 
 async fn run_exec(client: &Client, namespace: &str, check: &ExecCheck) -> CheckResult {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let pod = match pods.get(&check.pod).await {
+    let pod = match pods
+        .get(&check.pod)
+        .await
+        .or_explain(|| format!("read pod {} in namespace {namespace:?}", check.pod))
+    {
         Ok(pod) => pod,
         Err(e) => {
             return CheckResult::Failed {
-                detail: format!("failed to read pod {}: {e}", check.pod),
+                detail: e.to_string(),
             };
         }
     };
-    if let Some(node) = crate::cluster::simulated_node_of(client, &pod)
-        .await
-        .unwrap_or(None)
-    {
-        return CheckResult::Skipped {
-            reason: format!(
-                "pod {} is on simulated node {node}: no container runs there",
-                check.pod
-            ),
-        };
+    // Whether the pod's node is simulated; unknown when the user may not read nodes (a namespace's
+    // own Role cannot grant it).
+    let unknown_node = match crate::cluster::simulated_node_of(client, &pod).await {
+        Ok(Some(node)) => {
+            return CheckResult::Skipped {
+                reason: format!(
+                    "pod {} is on simulated node {node}: no container runs there",
+                    check.pod
+                ),
+            };
+        }
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            pod.spec.as_ref().and_then(|s| s.node_name.clone())
+        }
+        Ok(None) | Err(_) => None,
+    };
+    match exec(&pods, check).await {
+        Ok(stdout) => match (check.judge)(&stdout) {
+            Ok(detail) => CheckResult::Passed { detail },
+            Err(detail) => CheckResult::Failed { detail },
+        },
+        Err(ExecFailure::CommandFailed(detail)) => CheckResult::Failed { detail },
+        Err(ExecFailure::NotRun(why)) => match unknown_node {
+            // Most likely a simulated node, but that cannot be known: the check did not run.
+            Some(node) => CheckResult::Skipped {
+                reason: format!(
+                    "pod {} is on node {node}, which may be simulated (the user may not get nodes): \
+                     the command could not run there ({})",
+                    check.pod,
+                    why.rsplit(": ").next().unwrap_or_default().trim()
+                ),
+            },
+            None => CheckResult::Failed {
+                detail: format!(
+                    "`{}` could not run in pod {}: {why}",
+                    check.command.join(" "),
+                    check.pod
+                ),
+            },
+        },
     }
+}
+
+/// Why an exec check has no output to judge.
+enum ExecFailure {
+    /// The command could not be run (no exec into the pod): why.
+    NotRun(String),
+    /// The command ran and exited non-zero.
+    CommandFailed(String),
+}
+
+/// Runs the check's command in its pod; its stdout when it exits 0.
+async fn exec(pods: &Api<Pod>, check: &ExecCheck) -> Result<String, ExecFailure> {
     let params = AttachParams::default()
         .container(check.container)
         .stdout(true)
         .stderr(true);
-    let mut process = match pods.exec(&check.pod, check.command.clone(), &params).await {
-        Ok(p) => p,
-        Err(e) => {
-            return CheckResult::Failed {
-                detail: format!("failed to exec in pod {}: {e}", check.pod),
-            };
-        }
-    };
+    let mut process = pods
+        .exec(&check.pod, check.command.clone(), &params)
+        .await
+        .map_err(|e| ExecFailure::NotRun(crate::access::ApiError::new("exec", &e).to_string()))?;
     let mut stdout = String::new();
     let mut stderr = String::new();
     if let Some(mut out) = process.stdout() {
@@ -169,31 +214,35 @@ async fn run_exec(client: &Client, namespace: &str, check: &ExecCheck) -> CheckR
         Some(status) => status.await,
         None => None,
     };
-    if status.as_ref().and_then(|s| s.status.as_deref()) != Some("Success") {
-        let why = status.and_then(|s| s.message).unwrap_or_default();
-        let last = stderr.lines().last().unwrap_or_default();
-        return CheckResult::Failed {
-            detail: format!(
-                "`{}` failed in pod {}: {why} {last}",
-                check.command.join(" "),
-                check.pod
-            ),
-        };
+    if status.as_ref().and_then(|s| s.status.as_deref()) == Some("Success") {
+        return Ok(stdout);
     }
-    match (check.judge)(&stdout) {
-        Ok(detail) => CheckResult::Passed { detail },
-        Err(detail) => CheckResult::Failed { detail },
+    let exited = status.as_ref().and_then(|s| s.reason.as_deref()) == Some("NonZeroExitCode");
+    let why = status.and_then(|s| s.message).unwrap_or_default();
+    if !exited {
+        return Err(ExecFailure::NotRun(why));
     }
+    let last = stderr.lines().last().unwrap_or_default();
+    Err(ExecFailure::CommandFailed(format!(
+        "`{}` failed in pod {}: {why} {last}",
+        check.command.join(" "),
+        check.pod
+    )))
 }
 
-/// Asks the API server (its real RBAC) whether Spark's ServiceAccount may create driver pods.
+/// Asks the API server (its real RBAC) whether Spark's ServiceAccount may create driver pods. A
+/// LocalSubjectAccessReview, so that a namespace's own Role (e.g. the built-in `admin`) may ask.
 async fn spark_can_create_driver_pods(
     client: &Client,
     namespace: &str,
     platform: &str,
 ) -> CheckResult {
     let account = format!("system:serviceaccount:{namespace}:{platform}-spark");
-    let review = SubjectAccessReview {
+    let review = LocalSubjectAccessReview {
+        metadata: kube::api::ObjectMeta {
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
         spec: SubjectAccessReviewSpec {
             user: Some(account.clone()),
             resource_attributes: Some(ResourceAttributes {
@@ -204,12 +253,13 @@ async fn spark_can_create_driver_pods(
             }),
             ..SubjectAccessReviewSpec::default()
         },
-        ..SubjectAccessReview::default()
+        ..LocalSubjectAccessReview::default()
     };
-    match Api::<SubjectAccessReview>::all(client.clone())
+    let answer = Api::<LocalSubjectAccessReview>::namespaced(client.clone(), namespace)
         .create(&PostParams::default(), &review)
         .await
-    {
+        .or_explain(|| format!("ask the API server whether {account} may create pods"));
+    match answer {
         Ok(answer) if answer.status.as_ref().is_some_and(|s| s.allowed) => CheckResult::Passed {
             detail: format!("{account} may create pods in {namespace}"),
         },
@@ -219,8 +269,12 @@ async fn spark_can_create_driver_pods(
                 answer.status.and_then(|s| s.reason).unwrap_or_default()
             ),
         },
+        // The user may not ask: the check could not run, which is not a failure of Spark.
+        Err(e) if e.is_forbidden() => CheckResult::Skipped {
+            reason: e.to_string(),
+        },
         Err(e) => CheckResult::Failed {
-            detail: format!("failed to ask the API server about {account}: {e}"),
+            detail: e.to_string(),
         },
     }
 }

@@ -13,28 +13,17 @@ use kube::{Api, Client};
 use serde::Serialize;
 
 use super::reason::{Reason, diagnose};
+use crate::access::{ApiError, OrExplain};
 
 /// The label every chart puts on its objects: the Helm release that owns them.
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 /// How many log lines of a crashing container to show.
 const LOG_TAIL_LINES: i64 = 5;
 
+/// A request of the wait to the API server failed (a 403 says what permission to ask for).
 #[derive(Debug, thiserror::Error)]
-pub enum WaitError {
-    #[error("failed to list the workloads of release {release}: {source}")]
-    List {
-        release: String,
-        #[source]
-        source: kube::Error,
-    },
-    #[error("failed to watch {kind} {name}: {source}")]
-    Watch {
-        kind: &'static str,
-        name: String,
-        #[source]
-        source: kube::runtime::wait::Error,
-    },
-}
+#[error(transparent)]
+pub struct WaitError(#[from] pub ApiError);
 
 /// What kind of workload, and so what "ready" means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,15 +67,14 @@ pub async fn workloads(
     release: &str,
 ) -> Result<Vec<Workload>, WaitError> {
     let params = ListParams::default().labels(&format!("{INSTANCE_LABEL}={release}"));
-    let list_error = |source| WaitError::List {
-        release: release.to_string(),
-        source,
+    let action = |kind: &'static str| {
+        move || format!("list the {kind} of release {release} in namespace {namespace:?}")
     };
     let mut found = Vec::new();
     for d in Api::<Deployment>::namespaced(client.clone(), namespace)
         .list(&params)
         .await
-        .map_err(list_error)?
+        .or_explain(action("deployments"))?
     {
         found.push(Workload {
             kind: WorkloadKind::Deployment,
@@ -96,7 +84,7 @@ pub async fn workloads(
     for s in Api::<StatefulSet>::namespaced(client.clone(), namespace)
         .list(&params)
         .await
-        .map_err(list_error)?
+        .or_explain(action("statefulsets"))?
     {
         found.push(Workload {
             kind: WorkloadKind::StatefulSet,
@@ -106,7 +94,7 @@ pub async fn workloads(
     for j in Api::<Job>::namespaced(client.clone(), namespace)
         .list(&params)
         .await
-        .map_err(list_error)?
+        .or_explain(action("jobs"))?
     {
         found.push(Workload {
             kind: WorkloadKind::Job,
@@ -144,32 +132,29 @@ async fn wait_one(
     namespace: &str,
     workload: &Workload,
 ) -> Result<bool, WaitError> {
-    let watch_error = |kind, source| WaitError::Watch {
-        kind,
-        name: workload.name.clone(),
-        source,
-    };
     let name = workload.name.as_str();
+    let action =
+        |kind: &'static str| move || format!("watch {kind} {name} in namespace {namespace:?}");
     match workload.kind {
         WorkloadKind::Deployment => {
             let api = Api::<Deployment>::namespaced(client.clone(), namespace);
             await_condition(api, name, deployment_ready)
                 .await
-                .map_err(|e| watch_error("deployment", e))?;
+                .or_explain(action("deployment"))?;
             Ok(true)
         }
         WorkloadKind::StatefulSet => {
             let api = Api::<StatefulSet>::namespaced(client.clone(), namespace);
             await_condition(api, name, statefulset_ready)
                 .await
-                .map_err(|e| watch_error("statefulset", e))?;
+                .or_explain(action("statefulset"))?;
             Ok(true)
         }
         WorkloadKind::Job => {
             let api = Api::<Job>::namespaced(client.clone(), namespace);
             let job = await_condition(api, name, job_finished)
                 .await
-                .map_err(|e| watch_error("job", e))?;
+                .or_explain(action("job"))?;
             // A Job deleted while we waited (a hook with a delete policy) has done its work.
             Ok(job.is_none_or(|j| job_condition(&j, "Complete")))
         }
@@ -218,14 +203,10 @@ pub async fn problems(
     release: &str,
 ) -> Result<Vec<PodProblem>, WaitError> {
     let pods = Api::<Pod>::namespaced(client.clone(), namespace);
-    let list_error = |source| WaitError::List {
-        release: release.to_string(),
-        source,
-    };
     let listed = pods
         .list(&ListParams::default().labels(&format!("{INSTANCE_LABEL}={release}")))
         .await
-        .map_err(list_error)?;
+        .or_explain(|| format!("list the pods of release {release} in namespace {namespace:?}"))?;
     let events = Api::<Event>::namespaced(client.clone(), namespace);
     let mut found = Vec::new();
     for pod in listed {
