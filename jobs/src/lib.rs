@@ -10,6 +10,7 @@ pub mod kafka;
 pub mod land;
 pub mod metastore;
 pub mod metrics;
+pub mod shard;
 pub mod stream;
 pub mod thrift;
 pub mod verify;

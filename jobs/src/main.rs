@@ -9,6 +9,7 @@ use bigdata_jobs::hdfs::{HdfsOptions, parse_conf_pair};
 use bigdata_jobs::kafka::StopFlag;
 use bigdata_jobs::land::LandOptions;
 use bigdata_jobs::metrics::Registry;
+use bigdata_jobs::shard::{self, Shard};
 use bigdata_jobs::window::WindowSpec;
 use bigdata_jobs::wordcount::{self, Interrupted};
 use bigdata_jobs::{compact, generate, stream, verify};
@@ -243,7 +244,28 @@ enum Command {
         /// Serve Prometheus metrics on this address (GET /metrics) while the job runs, e.g. 0.0.0.0:9100.
         #[arg(long, env = "BIGDATA_METRICS_ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        shard: ShardArgs,
     },
+}
+
+/// `wordcount` across the pods of an Indexed Job.
+#[derive(Debug, clap::Args)]
+struct ShardArgs {
+    /// Share the input among this many processes (an Indexed Job's completions): each counts its share
+    /// (by bytes) into a partial, the last index merges the partials into the output.
+    #[arg(long, env = "BIGDATA_WORDCOUNT_SHARDS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    shards: Option<u32>,
+    /// This process's share, 0-based (an Indexed Job sets JOB_COMPLETION_INDEX), with --shards.
+    #[arg(long, env = "JOB_COMPLETION_INDEX", default_value_t = 0)]
+    shard_index: u32,
+    /// The run's id, the same for all its processes and new for each run (in an Indexed Job: the Job's
+    /// uid), with --shards: it names the partials and marks the output as this run's.
+    #[arg(long, env = "BIGDATA_WORDCOUNT_RUN_ID")]
+    run_id: Option<String>,
+    /// How long the last index waits for the other partials.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    merge_timeout: Duration,
 }
 
 fn table_name(name: &str) -> Result<String, String> {
@@ -348,6 +370,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             hdfs_conf,
             connect_timeout,
             metrics_addr,
+            shard,
         } => {
             let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
             let options = wordcount::Options {
@@ -367,11 +390,25 @@ fn run(command: Command) -> anyhow::Result<()> {
                 .context("failed to start the async runtime")?;
             let registry = Registry::serving(metrics_addr)?;
             let metrics = wordcount::Metrics::new(&registry);
+            let shard = match shard.shards {
+                Some(count) => Some(Shard::new(
+                    shard.shard_index as usize,
+                    count as usize,
+                    shard.run_id.unwrap_or_default(),
+                    shard.merge_timeout,
+                )?),
+                None => None,
+            };
             runtime.block_on(async {
                 let shutdown = shutdown_signal()?;
-                wordcount::run_with_metrics(&options, &metrics, shutdown)
-                    .await
-                    .map(|_| ())
+                match shard {
+                    Some(shard) => shard::run(&options, &shard, &metrics, shutdown)
+                        .await
+                        .map(|_| ()),
+                    None => wordcount::run_with_metrics(&options, &metrics, shutdown)
+                        .await
+                        .map(|_| ()),
+                }
             })
         }
         Command::Stream {

@@ -40,7 +40,7 @@ pub const SUCCESS_FILE: &str = "_SUCCESS";
 /// How much to read at a time past the end of a range, to finish its last word.
 const TAIL_CHUNK: usize = 64 * 1024;
 /// Output is written to HDFS in pieces of this size.
-const WRITE_CHUNK: usize = 4 * 1024 * 1024;
+pub(crate) const WRITE_CHUNK: usize = 4 * 1024 * 1024;
 
 /// The delimiters: ASCII whitespace (space, \t, \n, \x0C, \r).
 #[inline]
@@ -183,13 +183,13 @@ pub fn render(counts: Counts) -> Vec<u8> {
     out
 }
 
-fn sorted(counts: Counts) -> Vec<(String, u64)> {
+pub(crate) fn sorted(counts: Counts) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = counts.into_iter().collect();
     v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     v
 }
 
-fn push_line(out: &mut Vec<u8>, word: &str, n: u64) {
+pub(crate) fn push_line(out: &mut Vec<u8>, word: &str, n: u64) {
     out.extend_from_slice(word.as_bytes());
     out.push(b'\t');
     out.extend_from_slice(n.to_string().as_bytes());
@@ -459,7 +459,7 @@ pub async fn run_with_metrics(
 /// The input files `(path, length, block size)`, sorted by path: the input itself if it is a file, else
 /// the files under it, skipping names starting with `_` or `.` (Hadoop's hidden files, such as
 /// `_SUCCESS` or a running job's temporary directory).
-async fn list_input(
+pub(crate) async fn list_input(
     client: &Client,
     input: &HdfsLocation,
     status: hdfs_native::client::FileStatus,
@@ -503,7 +503,7 @@ async fn list_input(
 }
 
 /// Reads and counts the splits, `parallelism` at a time, and merges the counts.
-async fn count_splits(
+pub(crate) async fn count_splits(
     client: &Client,
     splits: Vec<Split>,
     parallelism: usize,
@@ -639,7 +639,7 @@ async fn write_output(
 /// Moves the finished temporary output into place. Without an existing output this is one rename, which
 /// HDFS refuses if the output appeared meanwhile. With `--overwrite` the old output is first renamed
 /// aside, then deleted once the new one is in place (restored if the second rename fails).
-async fn commit(
+pub(crate) async fn commit(
     client: &Client,
     tmp: &str,
     output: &HdfsLocation,
@@ -682,7 +682,7 @@ async fn commit(
 }
 
 /// Best-effort removal of the temporary output after a failure.
-async fn remove_tmp(client: &Client, tmp: &str) {
+pub(crate) async fn remove_tmp(client: &Client, tmp: &str) {
     let delete = hdfs::retry("delete", || client.delete(tmp, true));
     match tokio::time::timeout(Duration::from_secs(60), delete).await {
         Ok(Ok(_)) => info!(tmp, "removed the temporary output"),

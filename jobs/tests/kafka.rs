@@ -569,6 +569,66 @@ fn a_rebalance_mid_run_keeps_the_output_exact() {
     assert_same(&output_map(&format!("{input}-out")), &want.aggregates);
 }
 
+/// Three instances of one group over 6 partitions (the StatefulSet scaled to 3), events flowing; one is
+/// killed with SIGKILL mid-run and restarted with the same instance id (the pod keeps its name): its open
+/// transaction is fenced and aborted, its partitions are replayed from the committed offsets, and the
+/// committed output is exactly the reference.
+#[test]
+#[ignore = "needs ci/services"]
+fn three_instances_one_killed_and_restarted_keep_the_output_exact() {
+    let input = unique("bikes-three");
+    create_topic(&input, 6);
+    let mut generator = Command::new(BIN)
+        .args(["generate", "--topic", &input, "--kind", "bikes"])
+        .args([
+            "--stations",
+            "60",
+            "--count",
+            "60000",
+            "--seed",
+            "8",
+            "--rate",
+            "6000",
+        ])
+        .args(["--bootstrap-servers", &bootstrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let group = unique("g");
+    let args = [
+        "--stop-after-idle",
+        "6s",
+        "--commit-records",
+        "500",
+        "--session-timeout",
+        "10s",
+    ];
+    let a = start_stream(&input, "bikes", &group, "a", &args);
+    let b = start_stream(&input, "bikes", &group, "b", &args);
+    let mut c = start_stream(&input, "bikes", &group, "c", &args);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while c.metric("bigdata_stream_transactions_committed_total") < 2 {
+        assert!(Instant::now() < deadline, "instance c made no progress");
+        assert!(
+            c.child.try_wait().unwrap().is_none(),
+            "instance c ended early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.child.kill().unwrap(); // SIGKILL, with a transaction open
+    c.child.wait().unwrap();
+    let c = start_stream(&input, "bikes", &group, "c", &args);
+    assert!(generator.wait().unwrap().success());
+    let logs = [a.wait(), b.wait(), c.wait()];
+    let processed: i64 = logs.iter().map(|l| done_field(l, "records_in")).sum();
+    eprintln!("records processed by the three (replays included): {processed}");
+    let records = read_all(&input, "read_uncommitted");
+    assert_eq!(records.len(), 60_000);
+    let want = expected(&records, "bikes", 60_000, 10_000);
+    assert_same(&output_map(&format!("{input}-out")), &want.aggregates);
+    assert!(read_all(&format!("{input}-dlq"), "read_committed").is_empty());
+}
+
 // ------------------------------------------------------------------------------------------ landing on HDFS
 
 /// Midnight UTC between 2023-11-14 and 2023-11-15, in ms since the epoch (19 676 days).

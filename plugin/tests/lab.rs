@@ -380,7 +380,8 @@ async fn the_job_manifests_are_accepted_and_complete() {
             "bigdata-compact",
             "bigdata-generate",
             "bigdata-verify",
-            "bigdata-wordcount"
+            "bigdata-wordcount",
+            "bigdata-wordcount-indexed"
         ]
     );
     assert_eq!(statefulset_names, ["bigdata-stream"]);
@@ -388,7 +389,8 @@ async fn the_job_manifests_are_accepted_and_complete() {
         let done = wait_for(&jobs, &name, conditions::is_job_completed())
             .await
             .unwrap();
-        assert_eq!(done.status.unwrap().succeeded, Some(1), "{name}");
+        let completions = done.spec.as_ref().and_then(|s| s.completions).unwrap_or(1);
+        assert_eq!(done.status.unwrap().succeeded, Some(completions), "{name}");
     }
     let ready = |sts: Option<&StatefulSet>| {
         sts.and_then(|s| s.status.as_ref())
