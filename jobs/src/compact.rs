@@ -419,12 +419,7 @@ async fn read_input(
     options: &Options,
     summary: &mut Summary,
 ) -> anyhow::Result<Partitions> {
-    let status = hdfs::first_request(input, &options.hdfs, client.get_file_info(&input.path))
-        .await?
-        .map_err(|e| match e {
-            HdfsError::FileNotFound(_) => anyhow!("input {} does not exist", input.display()),
-            e => anyhow!(e).context(format!("failed to read input {}", input.display())),
-        })?;
+    let status = hdfs::input_status(client, input, &options.hdfs).await?;
     let mut files: Vec<String> = if status.isdir {
         let prefix = format!("{}/", input.path.trim_end_matches('/'));
         client

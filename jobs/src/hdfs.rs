@@ -276,6 +276,23 @@ where
     }
 }
 
+/// The status of an input (the first request, with the connect timeout): "input ... does not exist" when
+/// it does not.
+pub async fn input_status(
+    client: &Client,
+    input: &HdfsLocation,
+    options: &HdfsOptions,
+) -> anyhow::Result<hdfs_native::client::FileStatus> {
+    first_request(input, options, client.get_file_info(&input.path))
+        .await?
+        .map_err(|e| match e {
+            HdfsError::FileNotFound(_) => {
+                anyhow::anyhow!("input {} does not exist", input.display())
+            }
+            e => anyhow::anyhow!(e).context(format!("failed to read input {}", input.display())),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -281,6 +281,45 @@ impl Metrics {
     }
 }
 
+/// The parsed input and output and their clients (one when both are on the same file system).
+pub(crate) struct Endpoints {
+    pub input: HdfsLocation,
+    pub output: HdfsLocation,
+    pub in_client: Client,
+    pub out_client: Client,
+}
+
+impl Endpoints {
+    /// Parses `--input` and `--output`, refuses an output at the root or overlapping the input.
+    pub fn of(options: &Options) -> anyhow::Result<Endpoints> {
+        let input = HdfsLocation::parse(&options.input).context("bad --input")?;
+        let output = HdfsLocation::parse(&options.output).context("bad --output")?;
+        if output.path == "/" {
+            bail!("--output must not be the root directory");
+        }
+        let same_fs = input.fs == output.fs;
+        if same_fs && (output.is_within(&input) || input.is_within(&output)) {
+            bail!(
+                "--output {} and --input {} overlap; choose an output outside the input",
+                output.display(),
+                input.display()
+            );
+        }
+        let in_client = hdfs::client(&input, &options.hdfs)?;
+        let out_client = if same_fs {
+            in_client.clone()
+        } else {
+            hdfs::client(&output, &options.hdfs)?
+        };
+        Ok(Endpoints {
+            input,
+            output,
+            in_client,
+            out_client,
+        })
+    }
+}
+
 /// What a successful run did.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -325,38 +364,17 @@ pub async fn run_with_metrics(
     shutdown: impl Future<Output = &'static str>,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    let input = HdfsLocation::parse(&options.input).context("bad --input")?;
-    let output = HdfsLocation::parse(&options.output).context("bad --output")?;
-    if output.path == "/" {
-        bail!("--output must not be the root directory");
-    }
-    let same_fs = input.fs == output.fs;
-    if same_fs && (output.is_within(&input) || input.is_within(&output)) {
-        bail!(
-            "--output {} and --input {} overlap; choose an output outside the input",
-            output.display(),
-            input.display()
-        );
-    }
-    let in_client = hdfs::client(&input, &options.hdfs)?;
-    let out_client = if same_fs {
-        in_client.clone()
-    } else {
-        hdfs::client(&output, &options.hdfs)?
-    };
+    let Endpoints {
+        input,
+        output,
+        in_client,
+        out_client,
+    } = Endpoints::of(options)?;
 
     // Until the work starts (while waiting for a NameNode, say), a signal stops the run at once.
     let mut shutdown = std::pin::pin!(shutdown);
     let prepare = async {
-        let status =
-            hdfs::first_request(&input, &options.hdfs, in_client.get_file_info(&input.path))
-                .await?
-                .map_err(|e| match e {
-                    HdfsError::FileNotFound(_) => {
-                        anyhow!("input {} does not exist", input.display())
-                    }
-                    e => anyhow!(e).context(format!("failed to read input {}", input.display())),
-                })?;
+        let status = hdfs::input_status(&in_client, &input, &options.hdfs).await?;
         let existing = match hdfs::first_request(
             &output,
             &options.hdfs,
