@@ -19,7 +19,14 @@ def main() -> None:
         ("helm bigdata install (DAG)", d, dag),
         ("helm install --wait, one per component", s, seq),
     ]
+    import datetime
+    import os
+
+    load = open("/proc/loadavg").read().split()[:3]
     table = [
+        f"Measured {datetime.date.today()}, {len(dag)} runs each, {os.environ.get('BENCH_VERSIONS', '')}"
+        f" load average before: {' '.join(load)}.",
+        "",
         "| way | median wall time | runs | vs critical path (27 s) |",
         "| --- | ---: | --- | ---: |",
     ]
