@@ -148,8 +148,8 @@ enum Command {
         /// Transaction timeout (the broker aborts a transaction left open longer).
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         transaction_timeout: Duration,
-        /// librdkafka setting KEY=VALUE over the job's own, for both clients (repeatable, or several
-        /// separated by ';'), e.g. debug=cgrp,fetch or security.protocol=...
+        /// librdkafka setting KEY=VALUE over the job's own, for the consumer (repeatable, or several
+        /// separated by ';'), e.g. debug=cgrp,fetch or fetch.queue.backoff.ms=10
         #[arg(long = "kafka-conf", value_name = "KEY=VALUE", env = "BIGDATA_KAFKA_CONF",
               value_delimiter = ';', value_parser = parse_conf_pair)]
         kafka_conf: Vec<(String, String)>,

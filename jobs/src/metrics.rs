@@ -1,10 +1,10 @@
-//! Prometheus metrics: counters and gauges in atomics, rendered in the text exposition format (0.0.4) by a
-//! tiny HTTP responder (`GET /metrics`) on its own thread.
+//! Prometheus metrics: counters, gauges and fixed-bucket histograms in atomics, rendered in the text
+//! exposition format (0.0.4) by a tiny HTTP responder (`GET /metrics`) on its own thread.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,10 +37,163 @@ impl Metric {
     }
 }
 
+/// A histogram with fixed buckets (`bounds`: ascending upper bounds, then +Inf), rendered as a Prometheus
+/// histogram (cumulative `_bucket{le}` counts, `_sum`, `_count`).
+pub struct Histogram {
+    name: &'static str,
+    help: &'static str,
+    labels: String,
+    bounds: Vec<f64>,
+    /// One per bound, then +Inf.
+    counts: Vec<AtomicU64>,
+    /// The sum of the observations, as f64 bits.
+    sum: AtomicU64,
+}
+
+impl Histogram {
+    /// Records a batch of observations (each bucket's counter touched once).
+    pub fn observe_all(&self, values: impl IntoIterator<Item = f64>) {
+        let mut local = vec![0u64; self.counts.len()];
+        let mut sum = 0.0;
+        for v in values {
+            // The first bound >= v (Prometheus buckets are `le`: upper bound included); +Inf past them.
+            local[self.bounds.partition_point(|b| *b < v)] += 1;
+            sum += v;
+        }
+        for (c, n) in self.counts.iter().zip(&local) {
+            if *n > 0 {
+                c.fetch_add(*n, Ordering::Relaxed);
+            }
+        }
+        if sum != 0.0 {
+            let _ = self
+                .sum
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                    Some((f64::from_bits(bits) + sum).to_bits())
+                });
+        }
+    }
+
+    pub fn observe(&self, v: f64) {
+        self.observe_all([v]);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    pub fn sum(&self) -> f64 {
+        f64::from_bits(self.sum.load(Ordering::Relaxed))
+    }
+
+    /// The `q` quantile (0..=1) estimated from the buckets as Prometheus' `histogram_quantile` does:
+    /// linear within the bucket that holds the rank (the first bucket starts at 0; ranks in the +Inf
+    /// bucket give the largest finite bound). `None` without observations.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let counts: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = q.clamp(0.0, 1.0) * total as f64;
+        let mut below = 0u64;
+        for (i, &n) in counts.iter().enumerate() {
+            if n > 0 && (below + n) as f64 >= rank {
+                let Some(&upper) = self.bounds.get(i) else {
+                    return self.bounds.last().copied();
+                };
+                let lower = if i == 0 { 0.0 } else { self.bounds[i - 1] };
+                return Some(lower + (upper - lower) * (rank - below as f64) / n as f64);
+            }
+            below += n;
+        }
+        self.bounds.last().copied()
+    }
+
+    fn render(&self, out: &mut String) {
+        let name = self.name;
+        let sep = if self.labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0u64;
+        for (bound, count) in self.bounds.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{}{sep}le=\"{bound}\"}} {cumulative}",
+                self.labels
+            );
+        }
+        let total = self.count();
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{}{sep}le=\"+Inf\"}} {total}",
+            self.labels
+        );
+        let braces = |l: &str| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{{{l}}}")
+            }
+        };
+        let _ = writeln!(out, "{name}_sum{} {}", braces(&self.labels), self.sum());
+        let _ = writeln!(out, "{name}_count{} {total}", braces(&self.labels));
+    }
+}
+
+/// Bucket bounds for latencies in seconds: 1 ms to 90 s, 16 a decade (1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 3.5,
+/// 4, 4.5, 5, 6, 7, 8, 9), each at most 25% above the one below, so that quantiles estimated from them are
+/// within ~12% (and the 1-2-5 bounds of coarser dashboards are among them).
+pub fn latency_buckets() -> Vec<f64> {
+    const MANTISSAS: [u64; 16] = [
+        100, 120, 140, 160, 180, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 900,
+    ];
+    let mut bounds = Vec::new();
+    // Microseconds per hundredth of the decade's first bound: 1 ms, 10 ms, ..., 10 s.
+    for decade in [10u64, 100, 1_000, 10_000, 100_000] {
+        for m in MANTISSAS {
+            bounds.push((m * decade) as f64 / 1e6);
+        }
+    }
+    bounds
+}
+
+enum Series {
+    Scalar(Arc<Metric>),
+    Histogram(Arc<Histogram>),
+}
+
+impl Series {
+    fn name(&self) -> &'static str {
+        match self {
+            Series::Scalar(m) => m.name,
+            Series::Histogram(h) => h.name,
+        }
+    }
+
+    fn help_and_kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Series::Scalar(m) => (m.help, m.kind),
+            Series::Histogram(h) => (h.help, "histogram"),
+        }
+    }
+}
+
 /// A set of metrics, rendered in registration order (series of one name together).
 #[derive(Default)]
 pub struct Registry {
-    metrics: std::sync::Mutex<Vec<Arc<Metric>>>,
+    metrics: std::sync::Mutex<Vec<Series>>,
+}
+
+fn render_labels(labels: &[(&str, &str)]) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl Registry {
@@ -60,23 +213,45 @@ impl Registry {
         kind: &'static str,
         labels: &[(&str, &str)],
     ) -> Arc<Metric> {
-        let labels = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
-            .collect::<Vec<_>>()
-            .join(",");
         let m = Arc::new(Metric {
             name,
             help,
             kind,
-            labels,
+            labels: render_labels(labels),
             value: AtomicI64::new(0),
         });
         self.metrics
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(m.clone());
+            .push(Series::Scalar(m.clone()));
         m
+    }
+
+    /// A histogram with the bucket upper bounds `bounds` (ascending; +Inf is added).
+    pub fn histogram(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+    ) -> Arc<Histogram> {
+        assert!(
+            bounds.windows(2).all(|w| w[0] < w[1]),
+            "{name}: bucket bounds must ascend"
+        );
+        let h = Arc::new(Histogram {
+            name,
+            help,
+            labels: render_labels(labels),
+            bounds: bounds.to_vec(),
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0f64.to_bits()),
+        });
+        self.metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Series::Histogram(h.clone()));
+        h
     }
 
     pub fn counter(
@@ -102,20 +277,25 @@ impl Registry {
         let metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
         let mut names: Vec<&'static str> = Vec::new();
         for m in metrics.iter() {
-            if !names.contains(&m.name) {
-                names.push(m.name);
+            if !names.contains(&m.name()) {
+                names.push(m.name());
             }
         }
         let mut out = String::new();
         for name in names {
-            let series: Vec<&Arc<Metric>> = metrics.iter().filter(|m| m.name == name).collect();
-            let _ = writeln!(out, "# HELP {name} {}", series[0].help);
-            let _ = writeln!(out, "# TYPE {name} {}", series[0].kind);
-            for m in series {
-                if m.labels.is_empty() {
-                    let _ = writeln!(out, "{name} {}", m.get());
-                } else {
-                    let _ = writeln!(out, "{name}{{{}}} {}", m.labels, m.get());
+            let series: Vec<&Series> = metrics.iter().filter(|m| m.name() == name).collect();
+            let (help, kind) = series[0].help_and_kind();
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for s in series {
+                match s {
+                    Series::Scalar(m) if m.labels.is_empty() => {
+                        let _ = writeln!(out, "{name} {}", m.get());
+                    }
+                    Series::Scalar(m) => {
+                        let _ = writeln!(out, "{name}{{{}}} {}", m.labels, m.get());
+                    }
+                    Series::Histogram(h) => h.render(&mut out),
                 }
             }
         }
@@ -239,5 +419,69 @@ mod tests {
         let mut reply = String::new();
         s.read_to_string(&mut reply).unwrap();
         assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
+    }
+
+    #[test]
+    fn histograms_render_cumulative_buckets_and_estimate_quantiles() {
+        let r = Registry::default();
+        let c = r.counter("a_total", "A.", &[]);
+        let h = r.histogram("lat_seconds", "Latency.", &[], &[0.001, 0.002, 0.005, 0.01]);
+        c.inc();
+        // 0.001 is in the first bucket (upper bounds are included), 0.02 past them all (+Inf).
+        h.observe_all([0.001, 0.0015, 0.002, 0.004, 0.02]);
+        h.observe(0.0005);
+        assert_eq!(h.count(), 6);
+        assert!((h.sum() - 0.029).abs() < 1e-12, "{}", h.sum());
+        let text = r.render();
+        let (head, sum) = text.split_once("lat_seconds_sum ").unwrap();
+        assert_eq!(
+            head,
+            "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n\
+             # HELP lat_seconds Latency.\n# TYPE lat_seconds histogram\n\
+             lat_seconds_bucket{le=\"0.001\"} 2\nlat_seconds_bucket{le=\"0.002\"} 4\n\
+             lat_seconds_bucket{le=\"0.005\"} 5\nlat_seconds_bucket{le=\"0.01\"} 5\n\
+             lat_seconds_bucket{le=\"+Inf\"} 6\n"
+        );
+        let (sum, count) = sum.split_once('\n').unwrap();
+        assert!((sum.parse::<f64>().unwrap() - 0.029).abs() < 1e-12, "{sum}");
+        assert_eq!(count, "lat_seconds_count 6\n");
+        // Rank 3 of 6 is the first of the two in (0.001, 0.002]: half-way through that bucket.
+        assert!((h.quantile(0.5).unwrap() - 0.0015).abs() < 1e-12);
+        // Rank 1.2 of 6: 60% through the first bucket [0, 0.001].
+        assert!((h.quantile(0.2).unwrap() - 0.0006).abs() < 1e-12);
+        // In +Inf: the largest finite bound.
+        assert_eq!(h.quantile(0.99), Some(0.01));
+        let empty = r.histogram("e_seconds", "E.", &[("x", "y")], &[1.0]);
+        assert_eq!(empty.quantile(0.5), None);
+        assert!(r.render().ends_with(
+            "e_seconds_bucket{x=\"y\",le=\"1\"} 0\ne_seconds_bucket{x=\"y\",le=\"+Inf\"} 0\n\
+             e_seconds_sum{x=\"y\"} 0\ne_seconds_count{x=\"y\"} 0\n"
+        ));
+    }
+
+    #[test]
+    fn latency_buckets_are_fine_and_print_short() {
+        let bounds = latency_buckets();
+        assert_eq!(bounds.len(), 80);
+        assert_eq!(bounds[0], 0.001);
+        assert_eq!(*bounds.last().unwrap(), 90.0);
+        assert!(
+            bounds
+                .windows(2)
+                .all(|w| w[1] > w[0] && w[1] <= w[0] * 1.25 + 1e-12)
+        );
+        let text: Vec<String> = bounds[..8].iter().map(|b| b.to_string()).collect();
+        assert_eq!(
+            text.join(" "),
+            "0.001 0.0012 0.0014 0.0016 0.0018 0.002 0.0025 0.003"
+        );
+        for b in [0.005, 0.01, 0.1, 0.25, 1.0, 2.0, 5.0, 10.0, 50.0] {
+            assert!(bounds.contains(&b), "{b}");
+        }
+        // Whole milliseconds fall on the bounds exactly (2 ms is in the bucket le=0.002).
+        let r = Registry::default();
+        let h = r.histogram("l", "L.", &[], &bounds);
+        h.observe(2.0 / 1000.0);
+        assert!(r.render().contains("l_bucket{le=\"0.002\"} 1\n"));
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
@@ -30,7 +30,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::kafka::{self, ExtendConfig, StopFlag};
 use crate::land::{LandOptions, Lander};
-use crate::metrics::{Metric, Registry};
+use crate::metrics::{Histogram, Metric, Registry, latency_buckets};
 use crate::window::{self, Outcome, PartitionState, WindowSpec, dead_letter_json};
 
 /// The job's settings.
@@ -80,6 +80,7 @@ struct Metrics {
     aborted: Arc<Metric>,
     open_windows: Arc<Metric>,
     partitions: Arc<Metric>,
+    commit_latency: Arc<Histogram>,
 }
 
 impl Metrics {
@@ -133,6 +134,12 @@ impl Metrics {
                 "Input partitions with state in this instance.",
                 &[],
             ),
+            commit_latency: r.histogram(
+                "bigdata_stream_commit_latency_seconds",
+                "Per input record: the time its transaction committed minus the record's Kafka timestamp.",
+                &[],
+                &latency_buckets(),
+            ),
         }
     }
 }
@@ -148,6 +155,9 @@ struct Engine {
     last_commit: Instant,
     pending_out: i64,
     pending_dead: HashMap<&'static str, i64>,
+    /// The Kafka timestamps (ms) of the records processed in the open transaction, for the commit latency
+    /// (reused: cleared at each commit, it keeps its capacity).
+    pending_ts: Vec<i64>,
     metrics: Metrics,
     /// Writes the raw input to HDFS before each commit (`--land-dir`).
     lander: Option<Lander>,
@@ -245,6 +255,7 @@ impl Engine {
         consumer: &BaseConsumer<C>,
         partition: i32,
         offset: i64,
+        timestamp: Option<i64>,
         key: Option<&[u8]>,
         payload: Option<&[u8]>,
     ) -> anyhow::Result<()> {
@@ -269,6 +280,8 @@ impl Engine {
             })?;
             lander.add(partition, offset, event.ts(), payload);
         }
+        // Records read again to rebuild state were committed before: they have no commit latency.
+        let replayed = matches!(outcome, Outcome::Replayed);
         let dead = match outcome {
             Outcome::Accepted => None,
             Outcome::Duplicate => {
@@ -316,6 +329,9 @@ impl Engine {
             self.update_gauges();
         }
         self.records_since_commit += 1;
+        if let (Some(ts), false) = (timestamp, replayed) {
+            self.pending_ts.push(ts);
+        }
         Ok(())
     }
 
@@ -407,6 +423,7 @@ impl Engine {
         if let Some(lander) = self.lander.as_mut() {
             lander.discard();
         }
+        self.pending_ts.clear();
         if self.in_transaction {
             // abort_transaction waits for the delivery reports of the messages sent, which only `poll`
             // serves on this producer: without this it waited out the whole timeout whenever the error
@@ -474,6 +491,15 @@ impl Engine {
             .commit_transaction(self.opts.transaction_timeout)
             .context("failed to commit the transaction")?;
         let t2 = Instant::now();
+        let committed_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.metrics.commit_latency.observe_all(
+            self.pending_ts
+                .iter()
+                .map(|ts| (committed_ms - ts).max(0) as f64 / 1000.0),
+        );
+        self.pending_ts.clear();
         self.in_transaction = false;
         self.metrics.committed.inc();
         self.update_gauges();
@@ -567,6 +593,7 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         last_commit: Instant::now(),
         pending_out: 0,
         pending_dead: HashMap::new(),
+        pending_ts: Vec::with_capacity(opts.commit_records.min(1 << 20) as usize),
         metrics,
         lander,
         fatal: None,
@@ -646,9 +673,14 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
             Some(Err(e)) => warn!(error = %e, "stream: consumer error"),
             Some(Ok(m)) if m.topic() == opts.input_topic => {
                 first_record.get_or_insert_with(Instant::now);
-                if let Err(e) =
-                    engine.process(&consumer, m.partition(), m.offset(), m.key(), m.payload())
-                {
+                if let Err(e) = engine.process(
+                    &consumer,
+                    m.partition(),
+                    m.offset(),
+                    m.timestamp().to_millis(),
+                    m.key(),
+                    m.payload(),
+                ) {
                     engine.failed = true;
                     engine.abort();
                     return Err(e);
@@ -689,6 +721,13 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
         _ => 0.0,
     };
+    // Estimated from the histogram's buckets (each at most 25% above the one below), in ms; -1 when
+    // nothing was committed.
+    let latency_ms = |q: f64| {
+        m.commit_latency
+            .quantile(q)
+            .map_or(-1.0, |s| (s * 10_000.0).round() / 10.0)
+    };
     let summary = Summary {
         records_in: m.records_in.get(),
         records_out: m.records_out.get(),
@@ -712,6 +751,8 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         seconds = summary.seconds,
         busy_seconds = busy,
         records_per_s = (summary.records_in as f64 / busy.max(1e-3)).round(),
+        commit_latency_p50_ms = latency_ms(0.5),
+        commit_latency_p99_ms = latency_ms(0.99),
         "stream: done"
     );
     Ok(summary)
