@@ -66,40 +66,11 @@ async fn main() -> anyhow::Result<()> {
 
 /// The input files `(path, length, block size)`, as wordcount lists them.
 async fn list(client: &Client, input: &HdfsLocation) -> anyhow::Result<Vec<(String, u64, u64)>> {
-    const DEFAULT_BLOCK: u64 = 128 * 1024 * 1024;
     let status = client
         .get_file_info(&input.path)
         .await
         .with_context(|| format!("failed to read {}", input.display()))?;
-    if !status.isdir {
-        return Ok(vec![(
-            input.path.clone(),
-            status.length as u64,
-            status.blocksize.unwrap_or(DEFAULT_BLOCK),
-        )]);
-    }
-    let prefix = format!("{}/", input.path.trim_end_matches('/'));
-    let mut files: Vec<_> = client
-        .list_status(&input.path, true)
-        .await?
-        .into_iter()
-        .filter(|s| !s.isdir)
-        .filter(|s| {
-            let relative = s.path.strip_prefix(&prefix).unwrap_or(&s.path);
-            !relative
-                .split('/')
-                .any(|c| c.starts_with('_') || c.starts_with('.'))
-        })
-        .map(|s| {
-            (
-                s.path,
-                s.length as u64,
-                s.blocksize.unwrap_or(DEFAULT_BLOCK),
-            )
-        })
-        .collect();
-    files.sort();
-    Ok(files)
+    hdfs::list_input(client, input, status).await
 }
 
 /// Streams one range from the DataNodes and counts its bytes.

@@ -420,28 +420,9 @@ async fn read_input(
     summary: &mut Summary,
 ) -> anyhow::Result<Partitions> {
     let status = hdfs::input_status(client, input, &options.hdfs).await?;
-    let mut files: Vec<String> = if status.isdir {
-        let prefix = format!("{}/", input.path.trim_end_matches('/'));
-        client
-            .list_status(&input.path, true)
-            .await
-            .with_context(|| format!("failed to list input {}", input.display()))?
-            .into_iter()
-            .filter(|s| !s.isdir)
-            .map(|s| s.path)
-            .filter(|p| {
-                !p.strip_prefix(&prefix)
-                    .unwrap_or(p)
-                    .split('/')
-                    .any(|c| c.starts_with('_') || c.starts_with('.'))
-            })
-            .collect()
-    } else {
-        vec![input.path.clone()]
-    };
-    files.sort();
+    let files = hdfs::list_input(client, input, status).await?;
     let mut partitions = Partitions::default();
-    for path in &files {
+    for (path, _, _) in &files {
         let data = read_file(client, path)
             .await
             .with_context(|| format!("failed to read {path}"))?;

@@ -293,6 +293,52 @@ pub async fn input_status(
         })
 }
 
+/// The input files `(path, length, block size)`, sorted by path: the input itself if it is a file, else
+/// the files under it, skipping names starting with `_` or `.` (Hadoop's hidden files, such as
+/// `_SUCCESS` or a running job's temporary directory).
+pub async fn list_input(
+    client: &Client,
+    input: &HdfsLocation,
+    status: hdfs_native::client::FileStatus,
+) -> anyhow::Result<Vec<(String, u64, u64)>> {
+    const DEFAULT_BLOCK: u64 = 128 * 1024 * 1024;
+    if !status.isdir {
+        return Ok(vec![(
+            input.path.clone(),
+            status.length as u64,
+            status.blocksize.unwrap_or(DEFAULT_BLOCK),
+        )]);
+    }
+    let listing = client
+        .list_status(&input.path, true)
+        .await
+        .with_context(|| format!("failed to list input {}", input.display()))?;
+    let prefix = if input.path == "/" {
+        "/".to_string()
+    } else {
+        format!("{}/", input.path)
+    };
+    let mut files: Vec<(String, u64, u64)> = listing
+        .into_iter()
+        .filter(|s| !s.isdir)
+        .filter(|s| {
+            let relative = s.path.strip_prefix(&prefix).unwrap_or(&s.path);
+            !relative
+                .split('/')
+                .any(|c| c.starts_with('_') || c.starts_with('.'))
+        })
+        .map(|s| {
+            (
+                s.path,
+                s.length as u64,
+                s.blocksize.unwrap_or(DEFAULT_BLOCK),
+            )
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,7 +214,7 @@ pub async fn run(
                     }
                     e => anyhow!(e).context(format!("failed to read input {}", input.display())),
                 })?;
-        let files = wordcount::list_input(&in_client, &input, status).await?;
+        let files = hdfs::list_input(&in_client, &input, status).await?;
         let splits = shard_splits(
             &plan_splits(&files, options.split_size),
             shard.index,
@@ -248,19 +248,8 @@ pub async fn run(
         }
         let parts = wait_for_partials(&out_client, &shard_dir, shard).await?;
         let merged = merge_sorted(&parts)?;
-        let existing = match out_client.get_file_info(&output.path).await {
-            Ok(_) if !options.overwrite => bail!(
-                "output {} already exists (pass --overwrite to replace it)",
-                output.display()
-            ),
-            Ok(_) => true,
-            Err(HdfsError::FileNotFound(_)) => false,
-            Err(e) => {
-                return Err(
-                    anyhow!(e).context(format!("failed to check output {}", output.display()))
-                );
-            }
-        };
+        let found = out_client.get_file_info(&output.path).await;
+        let existing = wordcount::output_exists(found, &output, options.overwrite)?;
         let tmp = output.sibling(&format!(".{}.tmp-{}", output.name(), shard.run_id));
         let written = async {
             replace_file(&out_client, &tmp, &format!("{tmp}/{PART_FILE}"), merged).await?;

@@ -375,27 +375,15 @@ pub async fn run_with_metrics(
     let mut shutdown = std::pin::pin!(shutdown);
     let prepare = async {
         let status = hdfs::input_status(&in_client, &input, &options.hdfs).await?;
-        let existing = match hdfs::first_request(
+        let found = hdfs::first_request(
             &output,
             &options.hdfs,
             out_client.get_file_info(&output.path),
         )
-        .await?
-        {
-            Ok(_) if !options.overwrite => bail!(
-                "output {} already exists (pass --overwrite to replace it)",
-                output.display()
-            ),
-            Ok(_) => true,
-            Err(HdfsError::FileNotFound(_)) => false,
-            Err(e) => {
-                return Err(
-                    anyhow!(e).context(format!("failed to check output {}", output.display()))
-                );
-            }
-        };
+        .await?;
+        let existing = output_exists(found, &output, options.overwrite)?;
 
-        let files = list_input(&in_client, &input, status).await?;
+        let files = hdfs::list_input(&in_client, &input, status).await?;
         let splits = plan_splits(&files, options.split_size);
         let bytes: u64 = files.iter().map(|f| f.1).sum();
         metrics.input_bytes.set(bytes as i64);
@@ -474,50 +462,21 @@ pub async fn run_with_metrics(
     Ok(summary)
 }
 
-/// The input files `(path, length, block size)`, sorted by path: the input itself if it is a file, else
-/// the files under it, skipping names starting with `_` or `.` (Hadoop's hidden files, such as
-/// `_SUCCESS` or a running job's temporary directory).
-pub(crate) async fn list_input(
-    client: &Client,
-    input: &HdfsLocation,
-    status: hdfs_native::client::FileStatus,
-) -> anyhow::Result<Vec<(String, u64, u64)>> {
-    const DEFAULT_BLOCK: u64 = 128 * 1024 * 1024;
-    if !status.isdir {
-        return Ok(vec![(
-            input.path.clone(),
-            status.length as u64,
-            status.blocksize.unwrap_or(DEFAULT_BLOCK),
-        )]);
+/// Whether the output exists (from its status), refusing an existing one without `--overwrite`.
+pub(crate) fn output_exists(
+    found: Result<hdfs_native::client::FileStatus, HdfsError>,
+    output: &HdfsLocation,
+    overwrite: bool,
+) -> anyhow::Result<bool> {
+    match found {
+        Ok(_) if !overwrite => bail!(
+            "output {} already exists (pass --overwrite to replace it)",
+            output.display()
+        ),
+        Ok(_) => Ok(true),
+        Err(HdfsError::FileNotFound(_)) => Ok(false),
+        Err(e) => Err(anyhow!(e).context(format!("failed to check output {}", output.display()))),
     }
-    let listing = client
-        .list_status(&input.path, true)
-        .await
-        .with_context(|| format!("failed to list input {}", input.display()))?;
-    let prefix = if input.path == "/" {
-        "/".to_string()
-    } else {
-        format!("{}/", input.path)
-    };
-    let mut files: Vec<(String, u64, u64)> = listing
-        .into_iter()
-        .filter(|s| !s.isdir)
-        .filter(|s| {
-            let relative = s.path.strip_prefix(&prefix).unwrap_or(&s.path);
-            !relative
-                .split('/')
-                .any(|c| c.starts_with('_') || c.starts_with('.'))
-        })
-        .map(|s| {
-            (
-                s.path,
-                s.length as u64,
-                s.blocksize.unwrap_or(DEFAULT_BLOCK),
-            )
-        })
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 /// Reads and counts the splits, `parallelism` at a time, and merges the counts.
