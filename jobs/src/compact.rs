@@ -8,6 +8,15 @@
 //! over the old file). A partition whose content fingerprint (kept in its metastore parameters) is
 //! unchanged is left alone, so a second run over the same input writes nothing. A run stopped half-way
 //! leaves every partition either old or new, and the next run converges.
+//!
+//! Across pods (an Indexed Job, `--shards N`): the unit of work is a date, because a partition is rebuilt
+//! from all of its date's events at once. Process `i` of `N` takes the dates whose day number (days since
+//! 1970-01-01) modulo `N` is `i` ([`DateShard`]): consecutive days go round-robin, and every process agrees
+//! on the owner of a date whatever it listed (new files may land while the pods start), so no partition is
+//! written by two processes. It reads only the `dt=YYYY-MM-DD` directories of its dates, as
+//! `stream --land-dir` writes them; an event under the directory of another date is an error, not a silent
+//! loss. Each partition commits on its own (rename, then the metastore), so there is nothing to merge: a
+//! retried pod redoes its own dates, and the fingerprints make what it had finished a no-op.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -325,6 +334,35 @@ pub fn parse_table_name(name: &str) -> Result<(String, String), String> {
     }
 }
 
+/// This process's dates in a sharded run (module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DateShard {
+    /// 0-based (an Indexed Job's `JOB_COMPLETION_INDEX`).
+    pub index: u32,
+    /// How many processes share the dates (the Job's `completions`).
+    pub count: u32,
+}
+
+impl DateShard {
+    /// Checks the shard settings; the errors name the flags.
+    pub fn new(index: u32, count: u32) -> anyhow::Result<DateShard> {
+        crate::shard::check_index(index as usize, count as usize)?;
+        Ok(DateShard { index, count })
+    }
+
+    /// Whether this process compacts the partition of `date`.
+    pub fn owns(&self, date: Date) -> bool {
+        date.days().rem_euclid(i64::from(self.count)) == i64::from(self.index)
+    }
+}
+
+/// The date of the nearest `dt=YYYY-MM-DD` directory above a landed file, if any.
+pub fn landed_date(path: &str) -> Option<Date> {
+    path.rsplit('/')
+        .skip(1)
+        .find_map(|dir| dir.strip_prefix("dt=").and_then(Date::parse))
+}
+
 /// What `compact` is asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -338,6 +376,8 @@ pub struct Options {
     pub metastore_uri: String,
     pub metastore_timeout: Duration,
     pub hdfs: HdfsOptions,
+    /// Set in a sharded run: only this process's dates.
+    pub shard: Option<DateShard>,
 }
 
 /// What a run did.
@@ -345,7 +385,14 @@ pub struct Options {
 pub struct Summary {
     pub table: String,
     pub location: String,
+    /// In a sharded run, this process's place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<DateShard>,
+    /// Input files read (in a sharded run, those of this process's dates).
     pub files: u64,
+    /// In a sharded run, the input files of the other processes' dates (not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_of_other_shards: Option<u64>,
     pub lines: u64,
     pub malformed: u64,
     pub duplicates: u64,
@@ -371,6 +418,7 @@ pub fn run(options: &Options) -> anyhow::Result<Summary> {
 
     let mut summary = Summary {
         table: format!("{database}.{table}"),
+        shard: options.shard,
         ..Summary::default()
     };
     let partitions = runtime.block_on(read_input(&in_client, &input, options, &mut summary))?;
@@ -382,7 +430,29 @@ pub fn run(options: &Options) -> anyhow::Result<Summary> {
                 options.metastore_uri
             )
         })?;
-    let spec = ensure_table(&mut metastore, &database, &table, options, &mut summary)?;
+    // The table's directory is made before the table: a metastore that made it itself deletes it (with
+    // whatever is in it) when its create_table fails, e.g. on losing a race to another process.
+    let mut make_location = |location: &str| -> anyhow::Result<()> {
+        let dir = HdfsLocation::parse(location)?;
+        let client = if dir.fs == input.fs {
+            in_client.clone()
+        } else {
+            hdfs::client(&dir, &options.hdfs)?
+        };
+        runtime
+            .block_on(hdfs::retry("mkdirs", || {
+                client.mkdirs(&dir.path, 0o755, true)
+            }))
+            .with_context(|| format!("failed to create the table's directory {location}"))
+    };
+    let spec = ensure_table(
+        &mut metastore,
+        &database,
+        &table,
+        options,
+        &mut make_location,
+        &mut summary,
+    )?;
     summary.location = spec.location.clone();
     let out = HdfsLocation::parse(&spec.location).with_context(|| {
         format!(
@@ -421,8 +491,16 @@ async fn read_input(
 ) -> anyhow::Result<Partitions> {
     let status = hdfs::input_status(client, input, &options.hdfs).await?;
     let files = hdfs::list_input(client, input, status).await?;
+    let files = match options.shard {
+        None => files.into_iter().map(|(path, _, _)| (path, None)).collect(),
+        Some(shard) => {
+            let mine = files_of_shard(files.into_iter().map(|f| f.0), shard)?;
+            summary.files_of_other_shards = Some(mine.1);
+            mine.0
+        }
+    };
     let mut partitions = Partitions::default();
-    for (path, _, _) in &files {
+    for (path, directory_date) in &files {
         let data = read_file(client, path)
             .await
             .with_context(|| format!("failed to read {path}"))?;
@@ -434,7 +512,12 @@ async fn read_input(
             }
             summary.lines += 1;
             match parse_row(options.kind, line.trim()) {
-                Ok(row) => partitions.add(row),
+                Ok(row) => {
+                    if let Some(expected) = directory_date {
+                        check_directory_date(&row, *expected, path, number + 1)?;
+                    }
+                    partitions.add(row)
+                }
                 Err(reason) => {
                     summary.malformed += 1;
                     if summary.malformed <= 10 {
@@ -458,17 +541,64 @@ async fn read_input(
     Ok(partitions)
 }
 
+/// An input file, with the date of its `dt=` directory in a sharded run.
+type InputFile = (String, Option<Date>);
+
+/// The files of `shard`'s dates, each with its directory's date, and how many files belong to other shards.
+fn files_of_shard(
+    paths: impl Iterator<Item = String>,
+    shard: DateShard,
+) -> anyhow::Result<(Vec<InputFile>, u64)> {
+    let mut mine = Vec::new();
+    let mut others = 0;
+    for path in paths {
+        let Some(date) = landed_date(&path) else {
+            bail!(
+                "{path} is not under a dt=YYYY-MM-DD directory: a sharded compact (--shards) shares the dates \
+                 of the landing layout of `stream --land-dir`; run it without --shards"
+            );
+        };
+        if shard.owns(date) {
+            mine.push((path, Some(date)));
+        } else {
+            others += 1;
+        }
+    }
+    Ok((mine, others))
+}
+
+/// In a sharded run an event must be under its own date's directory: its partition belongs to the
+/// process that owns that date, which does not read this file.
+fn check_directory_date(row: &Row, directory: Date, path: &str, line: usize) -> anyhow::Result<()> {
+    let date = Date::from_epoch_ms(row.event_ms);
+    if date != directory {
+        bail!(
+            "{path} line {line}: the event of {date} is under {}: a sharded compact (--shards) needs every \
+             event under the dt= directory of its own date, as `stream --land-dir` writes them; move the file \
+             or run without --shards",
+            directory.dir_name()
+        );
+    }
+    Ok(())
+}
+
 async fn read_file(client: &Client, path: &str) -> Result<Bytes, HdfsError> {
     let reader = hdfs::retry("read", || client.read(path)).await?;
     reader.read_range(0, reader.file_length()).await
 }
 
 /// The table, created (with its database) if missing; an existing one must have the kind's schema.
+/// In a sharded run the table is created by index 0 (with its database: the metastore deletes the
+/// directory of a database or table whose creation fails, so concurrent creations could remove what the
+/// winner just made); the other processes wait this long for it.
+const TABLE_WAIT: Duration = Duration::from_secs(600);
+
 fn ensure_table(
     metastore: &mut Metastore,
     database: &str,
     table: &str,
     options: &Options,
+    make_location: &mut dyn FnMut(&str) -> anyhow::Result<()>,
     summary: &mut Summary,
 ) -> anyhow::Result<TableSpec> {
     let mut spec = TableSpec {
@@ -491,20 +621,32 @@ fn ensure_table(
         spec.location = existing.location;
         return Ok(spec);
     }
+    if let Some(shard) = options.shard.filter(|s| s.index != 0) {
+        let existing = wait_for_table(metastore, database, table, shard)?;
+        check_schema(&spec, &existing)?;
+        spec.location = existing.location;
+        return Ok(spec);
+    }
     let db_location = match metastore
         .database_location(database)
         .with_context(|| failed("look up the database of"))?
     {
         Some(l) => l,
         None => {
-            metastore
-                .create_database(database, "created by bigdata-jobs compact")
-                .with_context(|| failed("create the database of"))?;
-            info!(database, "created the database");
-            metastore
+            let created = metastore.create_database(database, "created by bigdata-jobs compact");
+            // Another process of a sharded run may have created it meanwhile: the metastore then
+            // refuses ours (AlreadyExists, or a MetaException from the database's unique key).
+            let location = metastore
                 .database_location(database)
-                .with_context(|| failed("look up the database of"))?
-                .unwrap_or_default()
+                .with_context(|| failed("look up the database of"))?;
+            match (created, location) {
+                (Ok(()), location) => {
+                    info!(database, "created the database");
+                    location.unwrap_or_default()
+                }
+                (Err(_), Some(location)) => location,
+                (Err(e), None) => return Err(anyhow!(e).context(failed("create the database of"))),
+            }
         }
     };
     spec.location = match &options.location {
@@ -520,12 +662,54 @@ fn ensure_table(
             spec.location
         );
     }
-    metastore
-        .create_table(&spec)
-        .with_context(|| failed("create"))?;
+    make_location(&spec.location)?;
+    if let Err(e) = metastore.create_table(&spec) {
+        // Created meanwhile by another process of a sharded run (AlreadyExists, or a MetaException
+        // from a unique key): use it if it has the schema.
+        let Some(existing) = metastore
+            .table(database, table)
+            .with_context(|| failed("look up"))?
+        else {
+            return Err(anyhow!(e).context(failed("create")));
+        };
+        check_schema(&spec, &existing)?;
+        spec.location = existing.location;
+        return Ok(spec);
+    }
     summary.table_created = true;
     info!(table = %format!("{database}.{table}"), location = %spec.location, "created the table");
     Ok(spec)
+}
+
+/// Waits for index 0 of a sharded run to create the table.
+fn wait_for_table(
+    metastore: &mut Metastore,
+    database: &str,
+    table: &str,
+    shard: DateShard,
+) -> anyhow::Result<TableInfo> {
+    info!(
+        table = %format!("{database}.{table}"),
+        index = shard.index,
+        "waiting for the process of index 0 to create the table"
+    );
+    let deadline = std::time::Instant::now() + TABLE_WAIT;
+    loop {
+        if let Some(existing) = metastore
+            .table(database, table)
+            .with_context(|| format!("failed to look up {database}.{table} in the metastore"))?
+        {
+            return Ok(existing);
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "{database}.{table} does not exist and the process of index 0 did not create it within {} s: \
+                 in a sharded run (--shards) index 0 creates the table; check its logs",
+                TABLE_WAIT.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }
 
 fn check_schema(spec: &TableSpec, existing: &TableInfo) -> anyhow::Result<()> {
@@ -736,5 +920,76 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn every_date_has_one_owner_and_consecutive_days_go_round_robin() {
+        let start = Date::parse("2023-12-30").unwrap().days();
+        for count in 1..=5 {
+            let shards: Vec<_> = (0..count)
+                .map(|i| DateShard::new(i, count).unwrap())
+                .collect();
+            for day in start..start + 20 {
+                let date = Date::from_days(day);
+                let owners: Vec<_> = shards.iter().filter(|s| s.owns(date)).collect();
+                assert_eq!(owners.len(), 1, "{date} with {count} shards");
+                let next = Date::from_days(day + 1);
+                assert!(
+                    shards[((owners[0].index + 1) % count) as usize].owns(next),
+                    "{next} goes to the next shard"
+                );
+            }
+        }
+        assert!(
+            DateShard::new(3, 3)
+                .unwrap_err()
+                .to_string()
+                .contains("--shard-index 3")
+        );
+        assert!(
+            DateShard::new(0, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("--shards")
+        );
+    }
+
+    #[test]
+    fn files_are_shared_by_their_dt_directory() {
+        assert_eq!(
+            landed_date("/l/dt=2023-11-15/part-p0-o0.jsonl"),
+            Date::parse("2023-11-15")
+        );
+        assert_eq!(
+            landed_date("/l/dt=2023-11-15/late/x.jsonl"),
+            Date::parse("2023-11-15")
+        );
+        assert_eq!(landed_date("/l/dt=2023-11-15"), None, "a file named dt=");
+        assert_eq!(landed_date("/l/dt=yesterday/x.jsonl"), None);
+        let paths = [
+            "/l/dt=2023-11-14/a.jsonl",
+            "/l/dt=2023-11-15/a.jsonl",
+            "/l/dt=2023-11-15/b.jsonl",
+        ];
+        let of = |index| {
+            files_of_shard(
+                paths.iter().map(|p| p.to_string()),
+                DateShard::new(index, 2).unwrap(),
+            )
+            .unwrap()
+        };
+        let (a, b) = (of(0), of(1));
+        assert_eq!(a.0.len() + b.0.len(), 3);
+        assert_eq!((a.1, b.1), (b.0.len() as u64, a.0.len() as u64));
+        let err = files_of_shard(
+            ["/l/loose.jsonl".to_string()].into_iter(),
+            DateShard::new(0, 2).unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not under a dt=YYYY-MM-DD directory"),
+            "{err}"
+        );
     }
 }

@@ -30,6 +30,39 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// The number of days since 1970-01-01 (Howard Hinnant's `days_from_civil`; inverse of `from_days`).
+    pub fn days(&self) -> i64 {
+        let year = self.year - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400); // [0, 399]
+        let mp = i64::from((self.month + 9) % 12); // March = 0
+        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1; // [0, 365]
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+        era * 146_097 + doe - 719_468
+    }
+
+    /// Reads `YYYY-MM-DD` (a real date of years 0000-9999); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Date> {
+        let b = text.as_bytes();
+        let digits = |r: std::ops::Range<usize>| {
+            b[r.clone()]
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then(|| text[r].parse::<u32>().ok())
+                .flatten()
+        };
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let date = Date {
+            year: i64::from(digits(0..4)?),
+            month: digits(5..7)?,
+            day: digits(8..10)?,
+        };
+        // A day that does not exist (2023-02-30) does not survive the round trip.
+        (Date::from_days(date.days()) == date && (1..=12).contains(&date.month)).then_some(date)
+    }
+
     /// `dt=YYYY-MM-DD`, the partition directory of this date.
     pub fn dir_name(&self) -> String {
         format!("dt={self}")
@@ -91,6 +124,31 @@ mod tests {
             previous = d;
         }
         assert_eq!(previous, date(2059, 12, 31));
+        for days in -800_000..800_000 {
+            assert_eq!(Date::from_days(days).days(), days);
+        }
         assert_eq!(date(2023, 1, 5).dir_name(), "dt=2023-01-05");
+    }
+
+    #[test]
+    fn parses_real_dates_only() {
+        assert_eq!(Date::parse("2023-11-15"), Some(date(2023, 11, 15)));
+        assert_eq!(Date::parse("2000-02-29"), Some(date(2000, 2, 29)));
+        for bad in [
+            "2023-02-29",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-04-31",
+            "2023-1-05",
+            "20231105",
+            "2023-11-15x",
+            "+023-11-15",
+            "2023-11-+5",
+            "",
+            "dt=2023-11-15",
+        ] {
+            assert_eq!(Date::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Date::parse("1969-12-31").map(|d| d.days()), Some(-1));
     }
 }

@@ -209,6 +209,13 @@ enum Command {
         /// Give up when no NameNode answers the first request within this many seconds.
         #[arg(long, default_value_t = 30, env = "BIGDATA_HDFS_CONNECT_TIMEOUT")]
         connect_timeout: u64,
+        /// Share the dates among this many processes (an Indexed Job's completions): each compacts the
+        /// dates whose day number modulo N is its --shard-index, reading only their dt= directories.
+        #[arg(long, env = "BIGDATA_COMPACT_SHARDS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        shards: Option<u32>,
+        /// This process's share, 0-based (an Indexed Job sets JOB_COMPLETION_INDEX), with --shards.
+        #[arg(long, env = "JOB_COMPLETION_INDEX", default_value_t = 0)]
+        shard_index: u32,
     },
     /// Count the words of HDFS files; write sorted `word<TAB>count` lines to <OUTPUT>/part-r-00000.
     ///
@@ -477,7 +484,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             metastore_timeout,
             hdfs_conf,
             connect_timeout,
+            shards,
+            shard_index,
         } => {
+            let shard = shards
+                .map(|count| compact::DateShard::new(shard_index, count))
+                .transpose()?;
             let options = compact::Options {
                 input,
                 table,
@@ -489,6 +501,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                     conf: hdfs_conf,
                     connect_timeout: Some(Duration::from_secs(connect_timeout.max(1))),
                 },
+                shard,
             };
             let summary = compact::run(&options)?;
             let json = serde_json::to_string(&summary).context("failed to render the summary")?;

@@ -43,15 +43,7 @@ impl Shard {
         run_id: String,
         merge_timeout: Duration,
     ) -> anyhow::Result<Shard> {
-        if count == 0 {
-            bail!("--shards must be at least 1");
-        }
-        if index >= count {
-            bail!(
-                "--shard-index {index} is not below --shards {count} (indexes are 0 to {})",
-                count - 1
-            );
-        }
+        check_index(index, count)?;
         if run_id.is_empty()
             || !run_id
                 .chars()
@@ -73,6 +65,20 @@ impl Shard {
     fn is_merger(&self) -> bool {
         self.index + 1 == self.count
     }
+}
+
+/// Checks `--shard-index` against `--shards` (wordcount's and compact's); the errors name the flags.
+pub fn check_index(index: usize, count: usize) -> anyhow::Result<()> {
+    if count == 0 {
+        bail!("--shards must be at least 1");
+    }
+    if index >= count {
+        bail!(
+            "--shard-index {index} is not below --shards {count} (indexes are 0 to {})",
+            count - 1
+        );
+    }
+    Ok(())
 }
 
 /// The splits of shard `index` of `count`: contiguous in plan order, cut where the running byte total

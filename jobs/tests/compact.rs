@@ -196,6 +196,199 @@ async fn spark_reads_exactly_the_events_and_a_second_run_changes_nothing() {
     fs.delete(&dir, true).await.unwrap();
 }
 
+/// Runs `compact` as the processes `indexes` of a sharded run of `count`, all at once (as the pods of an
+/// Indexed Job start), and returns their summaries in index order.
+fn compact_shards(args: &[&str], indexes: &[u32], count: u32) -> Vec<Value> {
+    let children: Vec<_> = indexes
+        .iter()
+        .map(|i| {
+            jobs_bin()
+                .arg("compact")
+                .args(args)
+                .args(["--shards", &count.to_string()])
+                .env("JOB_COMPLETION_INDEX", i.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run bigdata-jobs")
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .zip(indexes)
+        .map(|(child, i)| {
+            let out = child.wait_with_output().unwrap();
+            eprintln!(
+                "compact shard {i}/{count}: {}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out, i)
+        })
+        .collect();
+    outputs
+        .into_iter()
+        .map(|(out, i)| {
+            assert!(out.status.success(), "shard {i} failed");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+            assert_eq!(summary["shard"]["index"], *i);
+            summary
+        })
+        .collect()
+}
+
+fn partitions_of(summaries: &[Value], key: &str) -> Vec<String> {
+    let mut all: Vec<String> = summaries
+        .iter()
+        .flat_map(|s| {
+            partition_list(&s[key])
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs ci/hdfs and ci/services (metastore, spark)"]
+async fn three_processes_share_the_dates_and_spark_reads_exactly_the_events() {
+    let url = hdfs_url();
+    let fs = client(&url);
+    let dir = unique_dir("compact-shards");
+    let landing = format!("{dir}/landing");
+    let database = format!("it_compact_shards_{:08x}", rand::random::<u32>());
+    let table = format!("{database}.bikes");
+    let location = format!("{url}{dir}/warehouse/bikes");
+
+    // 480 events, one every 15 minutes from 2023-11-13: 5 dates of 96. Landed as the stream does, under
+    // the dt= directory of each event's date, two files a date, and 40 of them twice (a replay).
+    let mut g = Generator::new(
+        EventKind::Bikes,
+        11,
+        30,
+        MIDNIGHT_MS - 2 * 86_400_000,
+        900_000,
+    );
+    let events: Vec<String> = (0..480).map(|_| g.next_json()).collect();
+    let date_of = |e: &String| {
+        let s: StationStatus = serde_json::from_str(e).unwrap();
+        bigdata_jobs::date::Date::from_epoch_ms(s.last_update)
+    };
+    let dates: std::collections::BTreeSet<_> = events.iter().map(date_of).collect();
+    assert_eq!(dates.len(), 5);
+    for (day, date) in dates.iter().enumerate() {
+        let of_date: Vec<String> = events
+            .iter()
+            .filter(|e| date_of(e) == *date)
+            .cloned()
+            .collect();
+        let (a, b) = of_date.split_at(of_date.len() / 2);
+        let mut b = b.to_vec();
+        b.extend_from_slice(&a[..8]);
+        for (file, rows) in [
+            (format!("part-p0-o{day}00"), a.to_vec()),
+            (format!("part-p1-o{day}00"), b),
+        ] {
+            write_file(
+                &fs,
+                &format!("{landing}/{}/{file}.jsonl", date.dir_name()),
+                &lines(&rows),
+                1 << 20,
+            )
+            .await;
+        }
+    }
+    let all_dates: Vec<String> = dates.iter().map(|d| d.dir_name()).collect();
+    let input = format!("{url}{landing}");
+    let metastore = metastore_uri();
+    let args = [
+        "--input",
+        &input,
+        "--table",
+        &table,
+        "--kind",
+        "bikes",
+        "--location",
+        &location,
+        "--metastore-uri",
+        &metastore,
+    ];
+
+    // Indexes 0 and 2 start together (both find no table: one creates it, the other uses it); index 1
+    // comes later, as a pod retried after a failure does. Every date is written by exactly one process.
+    let first = compact_shards(&args, &[0, 2], 3);
+    assert_eq!(
+        first.iter().filter(|s| s["table_created"] == true).count(),
+        1,
+        "one process created the table"
+    );
+    let late = compact_shards(&args, &[1], 3);
+    let runs = [first, late].concat();
+    assert_eq!(partitions_of(&runs, "partitions_written"), all_dates);
+    assert_eq!(
+        runs.iter()
+            .map(|s| s["files"].as_u64().unwrap())
+            .sum::<u64>(),
+        10
+    );
+    for s in &runs {
+        let written = s["partitions_written"].as_array().unwrap().len() as u64;
+        assert_eq!(
+            s["files"],
+            2 * written,
+            "a process reads only its dates' files"
+        );
+        assert_eq!(s["files_of_other_shards"], 10 - 2 * written);
+    }
+    assert_eq!(
+        runs.iter()
+            .map(|s| s["duplicates"].as_u64().unwrap())
+            .sum::<u64>(),
+        40
+    );
+
+    // All three again: nothing changes.
+    let again = compact_shards(&args, &[0, 1, 2], 3);
+    assert_eq!(
+        partitions_of(&again, "partitions_written"),
+        Vec::<String>::new()
+    );
+    assert_eq!(partitions_of(&again, "partitions_unchanged"), all_dates);
+
+    // An event under another date's directory stops the process that owns that directory.
+    let first_date = dates.iter().next().unwrap();
+    let misplaced = format!("{landing}/{}/part-p2-o0.jsonl", first_date.dir_name());
+    write_file(&fs, &misplaced, &lines(&events[200..201]), 1 << 20).await;
+    let owner = first_date.days().rem_euclid(3).to_string();
+    let out = jobs_bin()
+        .arg("compact")
+        .args(args)
+        .args(["--shards", "3", "--shard-index", &owner])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs every event under the dt= directory of its own date"),
+        "{stderr}"
+    );
+    fs.delete(&misplaced, false).await.unwrap();
+
+    let rows = spark_sql(&format!(
+        "SELECT number, last_update, available_bikes, name, unix_millis(event_time), dt FROM {table} \
+         ORDER BY last_update, number; DROP DATABASE {database} CASCADE"
+    ));
+    assert_eq!(
+        rows,
+        expected_rows(&events),
+        "Spark SQL returns exactly the events, once each"
+    );
+    fs.delete(&dir, true).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs ci/hdfs and ci/services (metastore)"]
 async fn bad_input_fails_clearly_and_creates_nothing() {

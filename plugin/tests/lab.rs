@@ -378,6 +378,7 @@ async fn the_job_manifests_are_accepted_and_complete() {
         job_names,
         [
             "bigdata-compact",
+            "bigdata-compact-indexed",
             "bigdata-generate",
             "bigdata-verify",
             "bigdata-wordcount",
