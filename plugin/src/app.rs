@@ -12,7 +12,11 @@ use kube::{Api, Client};
 use serde::Serialize;
 
 use crate::access::{MissingPermissions, OrExplain};
-use crate::cli::{Cli, Command, InstallArgs, LocationArgs, OutputFormat, ProfileArgs, TargetArgs};
+use crate::batch::{BatchJob, Outcome as BatchOutcome};
+use crate::cli::{
+    BatchJobArgs, Cli, Command, InstallArgs, LocationArgs, OutputFormat, ProfileArgs, RunArgs,
+    TargetArgs,
+};
 use crate::cluster::NamespaceState;
 use crate::component::Component;
 use crate::execute::Outcome;
@@ -23,7 +27,7 @@ use crate::output::{Progress, describe};
 use crate::plan::Plan;
 use crate::resources::{Requests, requests_of};
 use crate::verify::{JobInputs, Verdict};
-use crate::{access, catalog, cluster, doctor, home, profile, report, verify};
+use crate::{access, batch, catalog, cluster, doctor, home, profile, report, verify};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -60,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             output,
         } => verify(target, image, timeout, output).await,
         Command::Uninstall { target, purge } => uninstall(target, purge).await,
+        Command::Run { job } => run_batch(job).await,
     }
 }
 
@@ -662,31 +667,15 @@ async fn verify(
 ) -> Result<ExitCode> {
     let helm = Helm::from_env(target.location.namespace.clone());
     let client = cluster::client().await?;
-    let mut installed = Vec::new();
-    for component in Component::ALL {
-        let release = format!("{}-{}", target.platform, component.chart());
-        if helm.status(&release).await?.is_some() {
-            installed.push(component);
-        }
-    }
-    if installed.is_empty() {
-        bail!(
-            "failed to find platform {} in namespace {}: install it first (helm bigdata install --profile ...)",
-            target.platform,
-            helm.namespace()
-        );
-    }
+    let installed = installed_components(&helm, &target.platform).await?;
     let hdfs_url = hdfs_url(
         &helm,
         &target.platform,
         installed.contains(&Component::Hdfs),
     )
     .await?;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let inputs = JobInputs {
-        name: format!("{}-verify-{stamp}", target.platform),
+        name: format!("{}-verify-{}", target.platform, unix_seconds()),
         namespace: helm.namespace().to_string(),
         platform: target.platform.clone(),
         image,
@@ -741,6 +730,146 @@ async fn verify(
             } else {
                 bail!("failed checks: {}", failed.join(", "))
             }
+        }
+    }
+}
+
+/// The components of `platform` that have a release; an error when there is none.
+async fn installed_components(helm: &Helm, platform: &str) -> Result<Vec<Component>> {
+    let mut installed = Vec::new();
+    for component in Component::ALL {
+        let release = format!("{platform}-{}", component.chart());
+        if helm.status(&release).await?.is_some() {
+            installed.push(component);
+        }
+    }
+    if installed.is_empty() {
+        bail!(
+            "failed to find platform {platform} in namespace {}: install it first (helm bigdata install --profile ...)",
+            helm.namespace()
+        );
+    }
+    Ok(installed)
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn run_batch(args: BatchJobArgs) -> Result<ExitCode> {
+    let (job, run) = match args {
+        BatchJobArgs::Wordcount {
+            input,
+            output_dir,
+            overwrite,
+            run,
+        } => (
+            BatchJob::Wordcount {
+                input,
+                output: output_dir,
+                overwrite,
+            },
+            run,
+        ),
+        BatchJobArgs::Compact {
+            input,
+            table,
+            kind,
+            run,
+        } => (BatchJob::Compact { input, table, kind }, run),
+    };
+    let RunArgs {
+        parallelism,
+        image,
+        timeout,
+        render,
+        output,
+        target,
+    } = run;
+    let helm = Helm::from_env(target.location.namespace.clone());
+    let installed = installed_components(&helm, &target.platform).await?;
+    let missing: Vec<String> = job
+        .needs()
+        .iter()
+        .filter(|c| !installed.contains(c))
+        .map(|c| c.chart().to_string())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "failed to run {}: platform {} in namespace {} has no {}: install a profile that has it \
+             (e.g. helm bigdata install --profile hdfs-hive-spark)",
+            job.name(),
+            target.platform,
+            helm.namespace(),
+            missing.join(", ")
+        );
+    }
+    let spec = batch::Target {
+        name: format!("{}-{}-{}", target.platform, job.name(), unix_seconds()),
+        namespace: helm.namespace().to_string(),
+        platform: target.platform.clone(),
+        image,
+        parallelism,
+        deadline: timeout,
+        metastore_uri: format!("thrift://{}-hive-metastore:9083", target.platform),
+    };
+    let manifest = batch::render(&job, &spec)?;
+    if render {
+        print!("{}", serde_yaml::to_string(&manifest)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = cluster::client().await?;
+    eprintln!(
+        "running {} as Job {} in namespace {} ({parallelism} pod{})",
+        job.name(),
+        spec.name,
+        spec.namespace,
+        if parallelism == 1 { "" } else { "s" }
+    );
+    let outcome = batch::run(&client, &manifest, timeout).await?;
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&outcome)?),
+        OutputFormat::Table => {
+            if let BatchOutcome::Completed { pods, .. } | BatchOutcome::Simulated { pods } =
+                &outcome
+            {
+                for p in pods {
+                    let index = p
+                        .index
+                        .as_deref()
+                        .map(|i| format!(" (index {i})"))
+                        .unwrap_or_default();
+                    let detail = match (&p.simulated_node, &p.last_line) {
+                        (Some(node), _) => format!("on simulated node {node}: no container ran"),
+                        (None, Some(line)) => line.clone(),
+                        (None, None) => String::new(),
+                    };
+                    println!("pod {}{index}: {} {detail}", p.pod, p.phase);
+                }
+            }
+        }
+    }
+    match outcome {
+        BatchOutcome::Completed { seconds, pods } => {
+            eprintln!(
+                "{} completed in {seconds:.1}s ({} pod{})",
+                job.name(),
+                pods.len(),
+                if pods.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        BatchOutcome::Simulated { .. } => bail!(
+            "{} did not run: the pods of Job {} ran on simulated nodes (kwok), where no container runs, so \
+             nothing was computed. Run it on a cluster with real nodes",
+            job.name(),
+            spec.name
+        ),
+        BatchOutcome::Failed { message, problems } => {
+            bail!("{message}{}", crate::output::pod_problems(&problems))
         }
     }
 }

@@ -61,6 +61,12 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Run a batch job of `bigdata-jobs` in the cluster (wordcount, compact) as a Kubernetes Job set up for
+    /// the installed platform, and wait for it; --parallelism N spreads it over N pods (an Indexed Job).
+    Run {
+        #[command(subcommand)]
+        job: BatchJobArgs,
+    },
     /// Print a shell completion script: `helm bigdata completion bash > /etc/bash_completion.d/helm-bigdata`.
     Completion {
         /// The shell.
@@ -101,6 +107,61 @@ pub struct InstallArgs {
     /// document on stdout with each release's outcome, times and reasons.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+}
+
+/// The batch jobs of `helm bigdata run`.
+#[derive(Debug, Subcommand)]
+pub enum BatchJobArgs {
+    /// Count the words of HDFS files into OUTPUT_DIR/part-r-00000 (sorted `word<TAB>count` lines).
+    Wordcount {
+        /// The input file or directory on the platform's HDFS: /path or hdfs://.../path.
+        #[arg(long)]
+        input: String,
+        /// The output directory on the platform's HDFS (must not exist unless --overwrite); the job's
+        /// --output (-o is the format of this command's own report).
+        #[arg(long)]
+        output_dir: String,
+        /// Replace the output if it exists.
+        #[arg(long)]
+        overwrite: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Turn the events `stream --land-dir` landed on HDFS into a Parquet table in the Hive metastore.
+    Compact {
+        /// The landing directory on the platform's HDFS: /path or hdfs://.../path.
+        #[arg(long)]
+        input: String,
+        /// The table, DATABASE.TABLE (e.g. demo.bikes).
+        #[arg(long)]
+        table: String,
+        /// Which demo's events the input holds.
+        #[arg(long, value_parser = ["bikes", "stocks"])]
+        kind: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+/// How and where `helm bigdata run` runs a job.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Pods that share the work: above 1, an Indexed Job of that many completions, all at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub parallelism: u32,
+    /// The image of `bigdata-jobs` (built by `jobs/Dockerfile`).
+    #[arg(long, env = "BIGDATA_JOBS_IMAGE", default_value = "bigdata/jobs:0.1.0")]
+    pub image: String,
+    /// How long the job may take (also its activeDeadlineSeconds).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Print the Job as YAML (for `kubectl apply -f -`, GitOps) instead of running it.
+    #[arg(long)]
+    pub render: bool,
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// The profile and the user's values on top of it.

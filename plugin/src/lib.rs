@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod app;
+pub mod batch;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;

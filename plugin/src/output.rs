@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::component::Component;
 use crate::execute::Outcome;
 use crate::health::check::{CheckResult, ComponentCheck};
+use crate::health::wait::PodProblem;
 
 pub struct Progress {
     multi: Option<MultiProgress>,
@@ -78,16 +79,21 @@ pub fn describe(outcome: &Outcome) -> String {
         }
         Outcome::Blocked { by } => format!("not started: {by} is not healthy"),
         Outcome::Failed { error, problems } => {
-            let mut text = format!("FAILED: {error}");
-            for p in problems {
-                text.push_str(&format!("\n      pod {}: {}", p.pod, p.reason));
-                for line in &p.log_tail {
-                    text.push_str(&format!("\n        | {line}"));
-                }
-            }
-            text
+            format!("FAILED: {error}{}", pod_problems(problems))
         }
     }
+}
+
+/// One line per pod that is not ready, and its log tail: `\n      pod x: reason\n        | line`.
+pub fn pod_problems(problems: &[PodProblem]) -> String {
+    let mut text = String::new();
+    for p in problems {
+        text.push_str(&format!("\n      pod {}: {}", p.pod, p.reason));
+        for line in &p.log_tail {
+            text.push_str(&format!("\n        | {line}"));
+        }
+    }
+    text
 }
 
 /// `; checks: 1 passed, 1 skipped (pod x is on simulated node y: ...)`, or nothing without checks.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{ApiError, OrExplain};
 use crate::component::Component;
+use crate::health::wait::job_condition;
 
 const TEMPLATE: &str = include_str!("../templates/verify-job.yaml.hbs");
 
@@ -118,11 +119,7 @@ pub async fn run(client: &Client, job: &Job, timeout: Duration) -> Result<Verdic
         .await
         .or_explain(|| format!("create the verification Job {name} in namespace {ns:?}"))?;
     let finished = |j: Option<&Job>| {
-        j.and_then(|j| j.status.as_ref()?.conditions.as_ref())
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
-            })
+        j.is_some_and(|j| job_condition(j, "Complete") || job_condition(j, "Failed"))
     };
     tokio::time::timeout(timeout, await_condition(jobs, &name, finished))
         .await

@@ -381,6 +381,127 @@ async fn verify_on_simulated_nodes_says_it_could_not_verify() {
     bigdata(&["uninstall", "--purge", "-n", ns]);
 }
 
+/// `run` spreads a job over an Indexed Job of --parallelism pods, set up for the installed platform; on
+/// simulated nodes the Job completes but no container ran, and `run` says so and fails.
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn run_makes_an_indexed_job_and_says_no_container_ran_on_simulated_nodes() {
+    let ns = "lab-run";
+    fresh_namespace(ns).await;
+    let compact = [
+        "run",
+        "compact",
+        "--input",
+        "/landing/bikes",
+        "--table",
+        "demo.bikes",
+        "--kind",
+        "bikes",
+        "-n",
+        ns,
+    ];
+    let out = bigdata(&[&compact[..], &["--parallelism", "3"]].concat());
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("failed to find platform bigdata in namespace lab-run"),
+        "{}",
+        text(&out)
+    );
+
+    let install = bigdata(&[
+        "install",
+        "--profile",
+        "hdfs-hive-spark",
+        "-n",
+        ns,
+        "--timeout",
+        "120s",
+    ]);
+    assert!(install.status.success(), "{}", text(&install));
+
+    // --render prints the Job for kubectl apply, and creates nothing.
+    let rendered = bigdata(&[&compact[..], &["--parallelism", "3", "--render"]].concat());
+    assert!(rendered.status.success(), "{}", text(&rendered));
+    let job: k8s_openapi::api::batch::v1::Job = serde_yaml::from_slice(&rendered.stdout).unwrap();
+    let spec = job.spec.as_ref().unwrap();
+    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
+    assert_eq!(spec.completions, Some(3));
+    let container = &spec.template.spec.as_ref().unwrap().containers[0];
+    assert!(
+        container
+            .args
+            .as_ref()
+            .unwrap()
+            .contains(&"--shards=3".to_string())
+    );
+    let env = container.env.as_ref().unwrap();
+    assert!(env.iter().any(|e| e.name == "BIGDATA_METASTORE_URI"
+        && e.value.as_deref() == Some("thrift://bigdata-hive-metastore:9083")));
+    let client = Client::try_default().await.unwrap();
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client, ns);
+    let ours = ListParams::default().labels("app.kubernetes.io/name=bigdata-jobs");
+    assert!(jobs.list(&ours).await.unwrap().items.is_empty());
+
+    // Run: the API server accepts the Indexed Job, its 3 pods are scheduled and "succeed" on simulated
+    // nodes, and run reports that nothing ran.
+    let out = bigdata(
+        &[
+            &compact[..],
+            &["--parallelism", "3", "--timeout", "90s", "-o", "json"],
+        ]
+        .concat(),
+    );
+    let log = text(&out);
+    assert!(
+        !out.status.success(),
+        "run succeeded on simulated nodes: {log}"
+    );
+    assert!(log.contains("ran on simulated nodes (kwok)"), "{log}");
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["result"], "simulated");
+    let indexes: Vec<&str> = outcome["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["index"].as_str().unwrap())
+        .collect();
+    assert_eq!(indexes, ["0", "1", "2"]);
+    let created = jobs.list(&ours).await.unwrap().items;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].status.as_ref().unwrap().succeeded, Some(3));
+
+    // A job whose component is missing is refused before anything is created.
+    let gone = bigdata(&["uninstall", "-n", ns]);
+    assert!(gone.status.success(), "{}", text(&gone));
+    let install = bigdata(&[
+        "install",
+        "--profile",
+        "kafka",
+        "-n",
+        ns,
+        "--timeout",
+        "120s",
+    ]);
+    assert!(install.status.success(), "{}", text(&install));
+    let out = bigdata(&[
+        "run",
+        "wordcount",
+        "--input",
+        "/in",
+        "--output-dir",
+        "/out",
+        "-n",
+        ns,
+    ]);
+    let log = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        log.contains("failed to run wordcount: platform bigdata in namespace lab-run has no hdfs"),
+        "{log}"
+    );
+    bigdata(&["uninstall", "--purge", "-n", ns]);
+}
+
 /// The umbrella chart, as GitOps tools use it: one `helm install --wait` of charts/bigdata with a profile
 /// as its values; every pod of every component becomes Ready.
 #[tokio::test]

@@ -189,7 +189,8 @@ fn job_finished(j: Option<&Job>) -> bool {
     j.is_none_or(|j| job_condition(j, "Complete") || job_condition(j, "Failed"))
 }
 
-fn job_condition(job: &Job, kind: &str) -> bool {
+/// Whether the Job has condition `kind` (Complete, Failed, ...) with status True.
+pub fn job_condition(job: &Job, kind: &str) -> bool {
     job.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
