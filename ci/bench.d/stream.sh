@@ -10,15 +10,16 @@
 #       6-partition topic, then each consumer reads the whole topic from the beginning, --runs times
 #       (default 3, medians reported): ConsumerPerformance (records/s and MB/s, group join excluded),
 #       bigdata-jobs stream (release build, EOS, default transaction size, --stop-after-idle; records/s from
-#       its first to its last record; then again with 100 000-record transactions, with librdkafka's
-#       fetch.queue.backoff.ms=10 (--kafka-conf), and with both, to separate the costs) and the Kafka Streams
+#       its first to its last record; then again with 100 000-record transactions (--commit-interval 10s),
+#       with librdkafka's default fetch.queue.backoff.ms=1000 (the job sets 10), and with the job's previous
+#       defaults (10 000 records or 1 s, backoff 1000 ms), to separate the costs) and the Kafka Streams
 #       job (first to last record; and until its committed offsets reach the end). Peak RSS and CPU time of
 #       each from /usr/bin/time; the threads' CPU and run-queue time of the first bigdata-jobs run from
 #       /proc. Then the two jobs' outputs are compared window by window, and (unless --no-profile, or without
 #       perf) one more run of bigdata-jobs stream is sampled with perf.
 #     Latency: R events/s (default 20000) for S seconds (default 60) are produced into a fresh topic while
 #       one job consumes it: bigdata-jobs stream, then Kafka Streams, each committing every D (default 20ms);
-#       then each again with its own defaults (bigdata-jobs: 10 000 records or 1 s; Kafka Streams: 100 ms).
+#       then each again with its own defaults (bigdata-jobs: 100 000 records or 50 ms; Kafka Streams: 100 ms).
 #       The load is the Kafka Streams tool's `produce` mode: the events of `bigdata-jobs generate` (same JSON,
 #       key and producer settings) with event time = the wall clock, paced every millisecond (`generate
 #       --rate` spins a core while it waits, and its event time cannot follow the clock above 1000 events/s).
@@ -42,7 +43,7 @@ SVC_HOME="$BIGDATA_CACHE/services"
 KS_DIR="$CI_DIR/bench.d/kafka-streams"
 KS_LIB="$BENCH_HOME/lib/kafka-streams-$SERVICES_KAFKA_VERSION-log4j-$SERVICES_LOG4J2_VERSION-$(sha256sum "$KS_DIR/pom.xml" | cut -c1-10)"
 KS_CLASSES="$KS_LIB-classes"
-OUT="$REPO_ROOT/docs/benchmarks"
+OUT=${BIGDATA_BENCH_OUT:-$REPO_ROOT/docs/benchmarks}
 PARTITIONS=6
 STATIONS=100
 # The same JVM settings for both Java consumers (ci/services' tool defaults, C1 only and the serial collector,
@@ -302,15 +303,15 @@ throughput() {
     sample_threads "$PREFIX-rust-$i" "$RUN/rust-$i.schedstat" $!
     wait $! || die "bigdata-jobs stream failed: see $RUN/rust-$i.err"
     log "throughput run $i/$RUNS: bigdata-jobs stream, 100 000-record transactions"
-    rust_stream "rust-big-$i" "$topic" --stop-after-idle 5s --commit-records 100000 --commit-interval 10s
+    rust_stream "rust-big-$i" "$topic" --stop-after-idle 5s --commit-interval 10s
     timed "rust-big-$i" "${CMD[@]}"
-    log "throughput run $i/$RUNS: bigdata-jobs stream, --kafka-conf fetch.queue.backoff.ms=10"
-    rust_stream "rust-fetch-$i" "$topic" --stop-after-idle 5s --kafka-conf fetch.queue.backoff.ms=10
+    log "throughput run $i/$RUNS: bigdata-jobs stream, --kafka-conf fetch.queue.backoff.ms=1000 (librdkafka's default)"
+    rust_stream "rust-fetch-$i" "$topic" --stop-after-idle 5s --kafka-conf fetch.queue.backoff.ms=1000
     timed "rust-fetch-$i" "${CMD[@]}"
-    log "throughput run $i/$RUNS: bigdata-jobs stream, both"
-    rust_stream "rust-tuned-$i" "$topic" --stop-after-idle 5s --commit-records 100000 --commit-interval 10s \
-      --kafka-conf fetch.queue.backoff.ms=10
-    timed "rust-tuned-$i" "${CMD[@]}"
+    log "throughput run $i/$RUNS: bigdata-jobs stream, its previous defaults"
+    rust_stream "rust-old-$i" "$topic" --stop-after-idle 5s --commit-records 10000 --commit-interval 1s \
+      --kafka-conf fetch.queue.backoff.ms=1000
+    timed "rust-old-$i" "${CMD[@]}"
     log "throughput run $i/$RUNS: Kafka Streams"
     kafka_streams "streams-$i" "$topic"
     timed "streams-$i" "${CMD[@]}"
@@ -404,7 +405,7 @@ else
   phase stream-profile profile
   phase stream-latency-rust latency_run rust lat-rust "$COMMIT_INTERVAL_MS"
   phase stream-latency-streams latency_run streams lat-streams "$COMMIT_INTERVAL_MS"
-  # Each job with its own defaults too: bigdata-jobs 10 000 records / 1 s, Kafka Streams 100 ms under EOS.
+  # Each job with its own defaults too: bigdata-jobs 100 000 records / 50 ms, Kafka Streams 100 ms under EOS.
   phase stream-latency-rust-default latency_run rust lat-rust-default default
   phase stream-latency-streams-default latency_run streams lat-streams-default default
   mkdir -p "$OUT"

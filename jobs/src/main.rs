@@ -128,11 +128,12 @@ enum Command {
         #[arg(long, env = "BIGDATA_STREAM_INSTANCE_ID", default_value_t = default_instance_id())]
         instance_id: String,
         /// Commit the transaction after this many input records...
-        #[arg(long, default_value_t = 10_000, env = "BIGDATA_STREAM_COMMIT_RECORDS")]
+        #[arg(long, default_value_t = 100_000, env = "BIGDATA_STREAM_COMMIT_RECORDS")]
         commit_records: u64,
-        /// ...or after this long, whichever comes first.
-        #[arg(long, default_value = "1s", value_parser = parse_duration, env = "BIGDATA_STREAM_COMMIT_INTERVAL")]
-        commit_interval: Duration,
+        /// ...or after this long, whichever comes first. Default 50ms; with --land-dir 5s (each
+        /// transaction lands a file per partition and date, and HDFS wants few, large files).
+        #[arg(long, value_parser = parse_duration, env = "BIGDATA_STREAM_COMMIT_INTERVAL")]
+        commit_interval: Option<Duration>,
         /// Stop (committing) when no record came for this long, e.g. 5s. Default: run until a signal.
         #[arg(long, value_parser = parse_duration, env = "BIGDATA_STREAM_STOP_AFTER_IDLE")]
         stop_after_idle: Option<Duration>,
@@ -255,6 +256,10 @@ enum Command {
         shard: ShardArgs,
     },
 }
+
+/// The stream's default commit interval, and the one with --land-dir.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
+const LANDING_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// `wordcount` across the pods of an Indexed Job.
 #[derive(Debug, clap::Args)]
@@ -464,7 +469,11 @@ fn run(command: Command) -> anyhow::Result<()> {
                 group,
                 instance_id,
                 commit_records: commit_records.max(1),
-                commit_interval,
+                commit_interval: commit_interval.unwrap_or(if land.is_some() {
+                    LANDING_COMMIT_INTERVAL
+                } else {
+                    COMMIT_INTERVAL
+                }),
                 stop_after_idle,
                 metrics_addr,
                 create_topics: !no_create_topics,
