@@ -15,4 +15,5 @@ pub mod stream;
 pub mod thrift;
 pub mod verify;
 pub mod window;
+pub mod word_table;
 pub mod wordcount;

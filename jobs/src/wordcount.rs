@@ -29,6 +29,7 @@ use tracing::{info, warn};
 
 use crate::hdfs::{self, HdfsLocation, HdfsOptions};
 use crate::metrics::{Metric, Registry};
+use crate::word_table::{self, INLINE, WordTable};
 
 /// The counts: word -> number of occurrences.
 pub type Counts = HashMap<String, u64, foldhash::fast::RandomState>;
@@ -48,16 +49,42 @@ pub fn is_delimiter(b: u8) -> bool {
     b.is_ascii_whitespace()
 }
 
-/// Counts the words of one byte range, fed in pieces (see the module documentation).
+/// Counts the words of one byte range, fed in pieces (see the module documentation), into a [`WordTable`]
+/// (words of up to 16 bytes stored in its slots; found by one memory access, prefetched for a batch of
+/// words at a time).
 #[derive(Default)]
 pub struct RangeCounter {
-    counts: Counts,
+    table: WordTable,
     /// The beginning of a word that may continue in the next piece.
     carry: Vec<u8>,
     /// True while skipping the end of a word that started before the range.
     skipping: bool,
     words: u64,
     scratch: Vec<u8>,
+}
+
+/// Words counted together by [`RangeCounter::add_words`].
+const BATCH: usize = 32;
+
+/// Bytes of a `u128` (little-endian), for the scanning of 16 bytes at a time.
+const ONES: u128 = u128::from_le_bytes([0x01; 16]);
+const HIGH_BITS: u128 = u128::from_le_bytes([0x80; 16]);
+
+/// The high bit of each byte of `x` below 0x21 (the candidates for ASCII whitespace), exact up to the
+/// first such byte (above it a byte may be flagged wrongly: the borrow of the subtraction).
+#[inline]
+fn low_bytes(x: u128) -> u128 {
+    x.wrapping_sub(ONES * 0x21) & !x & HIGH_BITS
+}
+
+/// `x`'s bytes, ASCII (all below 0x80), with A-Z lowercased.
+#[inline]
+fn ascii_lowercase(x: u128) -> u128 {
+    // A byte b < 0x80 plus 0x80 - c has its high bit set iff b >= c, and no carry leaves the byte.
+    let at_least_a = x + ONES * (0x80 - u128::from(b'A'));
+    let above_z = x + ONES * (0x80 - u128::from(b'Z') - 1);
+    let upper = at_least_a & !above_z & HIGH_BITS;
+    x | (upper >> 2)
 }
 
 impl RangeCounter {
@@ -72,6 +99,11 @@ impl RangeCounter {
             skipping: !is_delimiter(previous),
             ..Self::default()
         }
+    }
+
+    /// Counts into `table`, adding to the counts it holds (one table can count several ranges).
+    pub fn with_table(self, table: WordTable) -> Self {
+        Self { table, ..self }
     }
 
     /// Feeds the next bytes of the range.
@@ -98,11 +130,69 @@ impl RangeCounter {
         }
         let last = data.iter().rposition(|&b| is_delimiter(b)).unwrap_or(first);
         if last > first {
-            for word in data[first + 1..last].split(|&b| is_delimiter(b)) {
-                self.add(word);
-            }
+            self.add_words(data, first + 1, last);
         }
         self.carry.extend_from_slice(&data[last + 1..]);
+    }
+
+    /// Counts the words of `data[from..to]`, where `data[to]` is a delimiter.
+    ///
+    /// The fast path reads the 16 bytes at a word's start as one `u128`: when they hold the word's end
+    /// (a delimiter) and only ASCII, the word's table key is those bytes up to the delimiter, lowercased
+    /// with integer operations, and the word is counted without another pass over its bytes. Other words
+    /// (longer, non-ASCII, at the end of `data`, or with control bytes) take [`Self::add`].
+    fn add_words(&mut self, data: &[u8], from: usize, to: usize) {
+        debug_assert!(is_delimiter(data[to]));
+        // Words of the fast path wait here (key, length, hash), their slot prefetched, until BATCH of them
+        // are counted together.
+        let mut batch = [(0u128, 0usize, 0u64); BATCH];
+        let mut pending = 0;
+        let mut i = from;
+        while i < to {
+            if is_delimiter(data[i]) {
+                i += 1;
+                continue;
+            }
+            if let Some(bytes) = data.get(i..i + INLINE) {
+                let x = u128::from_le_bytes(bytes.try_into().expect("16 bytes"));
+                let low = low_bytes(x);
+                let len = (low.trailing_zeros() / 8) as usize;
+                // `len` < 16 and the first byte below 0x21 is a delimiter: the word is data[i..i + len].
+                if len < INLINE && is_delimiter(bytes[len]) {
+                    // The bits below the lowest bit of `low` (bit 8 * len + 7), less the last byte.
+                    let key = x & ((low ^ (low - 1)) >> 8);
+                    if key & HIGH_BITS == 0 {
+                        let key = ascii_lowercase(key);
+                        let h = self.table.hash_inline(key, len);
+                        self.table.prefetch(h);
+                        batch[pending] = (key, len, h);
+                        pending += 1;
+                        if pending == BATCH {
+                            self.count_batch(&batch);
+                            pending = 0;
+                        }
+                    } else {
+                        self.add(&bytes[..len]);
+                    }
+                    i += len + 1;
+                    continue;
+                }
+            }
+            let end = data[i..to]
+                .iter()
+                .position(|&b| is_delimiter(b))
+                .map_or(to, |n| i + n);
+            self.add(&data[i..end]);
+            i = end + 1;
+        }
+        self.count_batch(&batch[..pending]);
+    }
+
+    fn count_batch(&mut self, batch: &[(u128, usize, u64)]) {
+        self.words += batch.len() as u64;
+        for &(key, len, h) in batch {
+            self.table.add_inline_hashed(key, len, h, 1);
+        }
     }
 
     /// Whether the range's last word may continue past the range's end (read more with `feed_tail`).
@@ -126,9 +216,15 @@ impl RangeCounter {
     }
 
     /// The counts and the number of words (the end of the file ends the last word).
-    pub fn finish(mut self) -> (Counts, u64) {
+    pub fn finish(self) -> (Counts, u64) {
+        let (table, words) = self.finish_table();
+        (to_counts(&table), words)
+    }
+
+    /// [`Self::finish`], the counts in a [`WordTable`] (cheaper to merge).
+    pub fn finish_table(mut self) -> (WordTable, u64) {
         self.flush_carry();
-        (self.counts, self.words)
+        (self.table, self.words)
     }
 
     fn flush_carry(&mut self) {
@@ -140,31 +236,36 @@ impl RangeCounter {
         }
     }
 
+    /// Counts one word (any word; see [`Self::add_words`] for the fast path).
     fn add(&mut self, word: &[u8]) {
         if word.is_empty() {
             return;
         }
         self.words += 1;
         if word.is_ascii() {
-            let key = if word.iter().any(u8::is_ascii_uppercase) {
+            if word.len() <= INLINE {
+                let key = ascii_lowercase(word_table::inline_key(word));
+                self.table.add_inline(key, word.len(), 1);
+            } else {
                 self.scratch.clear();
                 self.scratch.extend(word.iter().map(u8::to_ascii_lowercase));
-                &self.scratch[..]
-            } else {
-                word
-            };
-            let key = std::str::from_utf8(key).expect("ASCII is UTF-8");
-            match self.counts.get_mut(key) {
-                Some(n) => *n += 1,
-                None => {
-                    self.counts.insert(key.to_owned(), 1);
-                }
+                self.table.add(&self.scratch, 1);
             }
         } else {
             let key = String::from_utf8_lossy(word).to_lowercase();
-            *self.counts.entry(key).or_insert(0) += 1;
+            self.table.add(key.as_bytes(), 1);
         }
     }
+}
+
+/// The counts of a [`WordTable`] filled by [`RangeCounter`]s.
+pub fn to_counts(table: &WordTable) -> Counts {
+    let mut counts = Counts::with_capacity_and_hasher(table.len(), Default::default());
+    table.for_each(|word, n| {
+        let word = std::str::from_utf8(word).expect("RangeCounter stores words as UTF-8");
+        counts.insert(word.to_owned(), n);
+    });
+    counts
 }
 
 /// Counts the words of a whole text in memory (same rules; used by tests and as the reference).
@@ -479,75 +580,84 @@ pub(crate) fn output_exists(
     }
 }
 
-/// Reads and counts the splits, `parallelism` at a time, and merges the counts.
+/// Reads and counts the splits, `parallelism` at a time, and merges the counts. Each of the `parallelism`
+/// tasks counts splits one after the other (the next one not yet taken) into its own [`WordTable`]: the
+/// words of a split are mostly already in the table from the previous ones, and the tables are merged
+/// once at the end rather than once per split.
 pub(crate) async fn count_splits(
     client: &Client,
     splits: Vec<Split>,
     parallelism: usize,
     metrics: &Metrics,
 ) -> anyhow::Result<(Counts, u64)> {
-    let mut pending = splits.into_iter();
+    let workers = parallelism.max(1).min(splits.len());
+    let pending = Arc::new(std::sync::Mutex::new(splits.into_iter()));
     // Dropping the set (on error or cancellation) aborts the tasks still running.
     let mut tasks = JoinSet::new();
-    let mut total = Counts::default();
-    let mut words = 0;
-    let spawn = |tasks: &mut JoinSet<_>, split: Split| {
+    for _ in 0..workers {
         let client = client.clone();
-        let bytes_read = metrics.bytes_read.clone();
+        let pending = pending.clone();
+        let metrics = metrics.clone();
         tasks.spawn(async move {
-            count_split(&client, &split, &bytes_read)
-                .await
-                .with_context(|| {
-                    format!(
-                        "failed to read {} [{}, {})",
-                        split.path, split.start, split.end
-                    )
-                })
+            let mut table = WordTable::new();
+            let mut words = 0;
+            loop {
+                let Some(split) = pending.lock().expect("no panic holding the lock").next() else {
+                    break;
+                };
+                let (counted, n) = count_split(&client, &split, table, &metrics.bytes_read)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "failed to read {} [{}, {})",
+                            split.path, split.start, split.end
+                        )
+                    })?;
+                table = counted;
+                words += n;
+                metrics.ranges_done.inc();
+                metrics.words.add(n as i64);
+            }
+            anyhow::Ok((table, words))
         });
-    };
-    for split in pending.by_ref().take(parallelism.max(1)) {
-        spawn(&mut tasks, split);
     }
+    let mut total = WordTable::new();
+    let mut words = 0;
     while let Some(joined) = tasks.join_next().await {
-        let (counts, n) = joined.context("a counting task failed")??;
+        let (table, n) = joined.context("a counting task failed")??;
         words += n;
-        metrics.ranges_done.inc();
-        metrics.words.add(n as i64);
-        if total.len() < counts.len() {
-            let smaller = std::mem::replace(&mut total, counts);
-            merge(&mut total, smaller);
+        if total.len() < table.len() {
+            let smaller = std::mem::replace(&mut total, table);
+            total.merge(&smaller);
         } else {
-            merge(&mut total, counts);
-        }
-        if let Some(split) = pending.next() {
-            spawn(&mut tasks, split);
+            total.merge(&table);
         }
     }
-    Ok((total, words))
+    Ok((to_counts(&total), words))
 }
 
-fn merge(into: &mut Counts, from: Counts) {
-    for (word, n) in from {
-        *into.entry(word).or_insert(0) += n;
-    }
-}
-
-/// Counts the words that start in one split; `bytes_read` grows by the split's bytes as they are counted.
+/// Counts the words that start in one split into `table` (returned with the split's number of words);
+/// `bytes_read` grows by the split's bytes as they are counted.
 async fn count_split(
     client: &Client,
     split: &Split,
+    table: WordTable,
     bytes_read: &Metric,
-) -> Result<(Counts, u64), HdfsError> {
+) -> Result<(WordTable, u64), HdfsError> {
     let reader = client.read(&split.path).await?;
     let len = reader.file_length() as u64;
     let end = split.end.min(len);
     if split.start >= end {
-        return Ok((Counts::default(), 0));
+        return Ok((table, 0));
     }
     // Read one byte before the split, to know whether the split starts inside a word.
     let from = split.start.saturating_sub(1);
     let mut stream = reader.read_range_stream(from as usize, (end - from) as usize);
-    let mut counter: Option<RangeCounter> = (split.start == 0).then(RangeCounter::new);
+    let mut table = Some(table);
+    let mut counter: Option<RangeCounter> = None;
+    if split.start == 0 {
+        counter = table.take().map(|t| RangeCounter::new().with_table(t));
+    }
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         let mut data = &chunk[..];
@@ -558,7 +668,8 @@ async fn count_split(
                     continue;
                 };
                 data = rest;
-                counter.insert(RangeCounter::after(previous))
+                let table = table.take().expect("one counter per split");
+                counter.insert(RangeCounter::after(previous).with_table(table))
             }
         };
         c.feed(data);
@@ -575,7 +686,7 @@ async fn count_split(
             break;
         }
     }
-    Ok(counter.finish())
+    Ok(counter.finish_table())
 }
 
 /// Writes `tmp/part-r-00000` (sorted `word\tcount` lines) and `tmp/_SUCCESS`. Safe to repeat: a part
@@ -696,7 +807,9 @@ mod tests {
                     break;
                 }
             }
-            merge(&mut total, c.finish().0);
+            for (word, n) in c.finish().0 {
+                *total.entry(word).or_insert(0) += n;
+            }
             start = end;
         }
         total
@@ -740,6 +853,48 @@ mod tests {
                     expected,
                     "split size {size}, piece {piece}"
                 );
+            }
+        }
+    }
+
+    /// Texts of words of 1 to 40 bytes (around the 16 bytes of the fast path) from an alphabet with upper
+    /// case, non-ASCII letters, control bytes that are not delimiters (NUL, vertical tab), `!` (0x21, the
+    /// first byte above the delimiters), every delimiter, runs of delimiters; cut into ranges and pieces.
+    #[test]
+    fn fast_path_matches_the_reference() {
+        const ALPHABET: [&str; 12] = [
+            "a", "z", "A", "Z", "É", "ω", "Ω", "\0", "\x0b", "!", "@", "[",
+        ];
+        const DELIMITERS: [&str; 7] = [" ", "\t", "\n", "\r", "\x0c", "  ", " \n\t"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20 {
+            let mut text = String::new();
+            for _ in 0..200 {
+                let len = 1 + next(40);
+                for _ in 0..len {
+                    // Mostly plain lowercase letters, as in real text.
+                    let letter = if next(4) == 0 {
+                        next(ALPHABET.len())
+                    } else {
+                        next(2)
+                    };
+                    text.push_str(ALPHABET[letter]);
+                }
+                text.push_str(DELIMITERS[next(DELIMITERS.len())]);
+            }
+            let expected = reference(&text);
+            assert_eq!(count_text(text.as_bytes()), expected);
+            // Without the last delimiter: the last word ends the text.
+            let trimmed = text.trim_end_matches(|c: char| c.is_ascii_whitespace());
+            assert_eq!(count_text(trimmed.as_bytes()), reference(trimmed));
+            for (size, piece) in [(7, 3), (100, 17), (1000, 64), (4096, 4096)] {
+                assert_eq!(count_in_ranges(text.as_bytes(), size, piece), expected);
             }
         }
     }
