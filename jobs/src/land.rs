@@ -353,6 +353,21 @@ async fn write_file(
             brief(&e)
         )
     })?;
+    // Two writers of one partition (the new owner, and a zombie that has not yet noticed it lost the
+    // partition) land the same records from the same first offset; the one that read further wrote the
+    // longer file, which holds the other's records too. Never replace it with a shorter one.
+    if let Ok(existing) = client.get_file_info(&path).await
+        && existing.length > data.len()
+    {
+        info!(
+            path,
+            existing = existing.length,
+            ours = data.len(),
+            "stream: a longer landing file from the same offset exists: kept it"
+        );
+        let _ = client.delete(&tmp, false).await;
+        return Ok(());
+    }
     hdfs::retry("rename", || client.rename(&tmp, &path, true))
         .await
         .map_err(|e| {

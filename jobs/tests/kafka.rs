@@ -938,11 +938,12 @@ fn landing_survives_kill_9_without_loss() {
         landing.files,
         landing.hidden.len(),
     );
-    // The guarantee is at-least-once; but the restart lands the killed transaction's records again under the
-    // same names (same partition, same first offset), which replaces its files: nothing is left twice.
-    assert_eq!(
-        duplicates, 0,
-        "the restart did not rewrite the killed transaction's files"
+    // The guarantee is at-least-once: the restart lands the killed transactions' records again under the
+    // same names (same partition, same first offset), replacing their files, or keeping them when its own
+    // are shorter (a file is never replaced by a shorter one); only their records can be there twice.
+    assert!(
+        duplicates <= 2 * 500,
+        "{duplicates} duplicates: more than the killed transactions' records"
     );
     assert!(landing.hidden.is_empty(), "left: {:?}", landing.hidden);
     assert_same(&output_map(&format!("{input}-out")), &want.aggregates);
