@@ -22,7 +22,7 @@
 #       then each again with its own defaults (bigdata-jobs: 100 000 records or 50 ms; Kafka Streams: 100 ms).
 #       The load is the Kafka Streams tool's `produce` mode: the events of `bigdata-jobs generate` (same JSON,
 #       key and producer settings) with event time = the wall clock, paced every millisecond (`generate
-#       --rate` spins a core while it waits, and its event time cannot follow the clock above 1000 events/s).
+#       --rate`'s event time cannot follow the clock above 1000 events/s).
 #       Commit latency of a record = when the transaction that consumed it committed - its Kafka timestamp
 #       (produce time), from the jobs' own histograms (the same buckets): p50/p99 over all records, and
 #       without what was committed in the first W seconds (default 10: the JVM's warm-up), from two scrapes

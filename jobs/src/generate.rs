@@ -187,7 +187,10 @@ pub fn produce(
         if let Some(b) = bucket.as_mut()
             && let Err(wait) = b.try_take(Instant::now())
         {
-            producer.poll(wait);
+            // Serve the delivery reports, then sleep: poll's timeout counts whole milliseconds, so the
+            // sub-millisecond waits of high rates would make it return at once and spin a core.
+            producer.poll(Duration::ZERO);
+            std::thread::sleep(wait.min(Duration::from_millis(100)));
             continue;
         }
         let record = generator.next_record();
