@@ -203,13 +203,8 @@ enum Command {
         /// Time limit of each metastore call.
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         metastore_timeout: Duration,
-        /// Hadoop setting KEY=VALUE over those of HADOOP_CONF_DIR (repeatable, or several separated by ';').
-        #[arg(long = "hdfs-conf", value_name = "KEY=VALUE", env = "BIGDATA_HDFS_CONF",
-              value_delimiter = ';', value_parser = parse_conf_pair)]
-        hdfs_conf: Vec<(String, String)>,
-        /// Give up when no NameNode answers the first request within this many seconds.
-        #[arg(long, default_value_t = 30, env = "BIGDATA_HDFS_CONNECT_TIMEOUT")]
-        connect_timeout: u64,
+        #[command(flatten)]
+        hdfs: HdfsArgs,
         /// Share the dates among this many processes (an Indexed Job's completions): each compacts the
         /// dates whose day number modulo N is its --shard-index, reading only their dt= directories.
         #[arg(long, env = "BIGDATA_COMPACT_SHARDS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -241,14 +236,8 @@ enum Command {
         /// Bytes per range (default: each file's HDFS block size).
         #[arg(long, env = "BIGDATA_WORDCOUNT_SPLIT_SIZE", value_parser = clap::value_parser!(u64).range(1..))]
         split_size: Option<u64>,
-        /// Hadoop setting KEY=VALUE over those of HADOOP_CONF_DIR (repeatable, or several separated by
-        /// ';'), e.g. dfs.ha.namenodes.ns=nn1,nn2.
-        #[arg(long = "hdfs-conf", value_name = "KEY=VALUE", env = "BIGDATA_HDFS_CONF",
-              value_delimiter = ';', value_parser = parse_conf_pair)]
-        hdfs_conf: Vec<(String, String)>,
-        /// Give up when no NameNode answers the first request within this many seconds.
-        #[arg(long, default_value_t = 30, env = "BIGDATA_HDFS_CONNECT_TIMEOUT")]
-        connect_timeout: u64,
+        #[command(flatten)]
+        hdfs: HdfsArgs,
         /// Serve Prometheus metrics on this address (GET /metrics) while the job runs, e.g. 0.0.0.0:9100.
         #[arg(long, env = "BIGDATA_METRICS_ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
@@ -260,6 +249,32 @@ enum Command {
 /// The stream's default commit interval, and the one with --land-dir.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 const LANDING_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The HDFS client settings of wordcount and compact.
+#[derive(Debug, clap::Args)]
+struct HdfsArgs {
+    /// Hadoop setting KEY=VALUE over those of HADOOP_CONF_DIR (repeatable, or several separated by
+    /// ';'), e.g. dfs.ha.namenodes.ns=nn1,nn2.
+    #[arg(long = "hdfs-conf", value_name = "KEY=VALUE", env = "BIGDATA_HDFS_CONF",
+          value_delimiter = ';', value_parser = parse_conf_pair)]
+    hdfs_conf: Vec<(String, String)>,
+    /// Give up when no NameNode answers the first request within this many seconds.
+    #[arg(long, default_value_t = 30, env = "BIGDATA_HDFS_CONNECT_TIMEOUT")]
+    connect_timeout: u64,
+}
+
+impl HdfsArgs {
+    fn options(self) -> HdfsOptions {
+        hdfs_options(self.hdfs_conf, self.connect_timeout)
+    }
+}
+
+fn hdfs_options(conf: Vec<(String, String)>, connect_timeout_s: u64) -> HdfsOptions {
+    HdfsOptions {
+        conf,
+        connect_timeout: Some(Duration::from_secs(connect_timeout_s.max(1))),
+    }
+}
 
 /// `wordcount` across the pods of an Indexed Job.
 #[derive(Debug, clap::Args)]
@@ -379,8 +394,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             overwrite,
             parallelism,
             split_size,
-            hdfs_conf,
-            connect_timeout,
+            hdfs,
             metrics_addr,
             shard,
         } => {
@@ -391,10 +405,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 overwrite,
                 parallelism: parallelism.unwrap_or(2 * cpus).max(1),
                 split_size,
-                hdfs: HdfsOptions {
-                    conf: hdfs_conf,
-                    connect_timeout: Some(Duration::from_secs(connect_timeout.max(1))),
-                },
+                hdfs: hdfs.options(),
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -451,10 +462,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             } = *land;
             let land = land_dir.map(|dir| LandOptions {
                 dir,
-                hdfs: HdfsOptions {
-                    conf: hdfs_conf,
-                    connect_timeout: Some(Duration::from_secs(hdfs_connect_timeout.max(1))),
-                },
+                hdfs: hdfs_options(hdfs_conf, hdfs_connect_timeout),
             });
             let options = stream::Options {
                 bootstrap: bootstrap_servers,
@@ -491,8 +499,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             location,
             metastore_uri,
             metastore_timeout,
-            hdfs_conf,
-            connect_timeout,
+            hdfs,
             shards,
             shard_index,
         } => {
@@ -506,10 +513,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 location,
                 metastore_uri,
                 metastore_timeout,
-                hdfs: HdfsOptions {
-                    conf: hdfs_conf,
-                    connect_timeout: Some(Duration::from_secs(connect_timeout.max(1))),
-                },
+                hdfs: hdfs.options(),
                 shard,
             };
             let summary = compact::run(&options)?;
