@@ -293,9 +293,20 @@ async fn pod_results(client: &Client, ns: &str, name: &str) -> Result<Vec<PodRes
             continue;
         }
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let simulated_node = crate::cluster::simulated_node_of(client, &pod)
-            .await
-            .or_explain(|| format!("read the node of pod {pod_name}"))?;
+        let simulated_node = match crate::cluster::simulated_node_of(client, &pod).await {
+            Ok(node) => node,
+            // Nodes are cluster-wide: a namespace's Role cannot grant reading them. Then the pod's
+            // own container statuses tell whether a container ran.
+            Err(kube::Error::Api(status)) if status.code == 403 => {
+                crate::cluster::ran_no_container(&pod).then(|| {
+                    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+                    format!("{} (no container id)", node.unwrap_or_default())
+                })
+            }
+            Err(e) => {
+                return Err(ApiError::new(format!("read the node of pod {pod_name}"), &e).into());
+            }
+        };
         let last_line = match simulated_node {
             Some(_) => None,
             None => pods

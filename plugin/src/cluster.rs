@@ -62,6 +62,18 @@ pub async fn simulated_node_of(client: &Client, pod: &Pod) -> Result<Option<Stri
     Ok(simulated.then_some(node))
 }
 
+/// True when the pod's containers show no sign of having run: a kubelet records the container's id once
+/// it created it; kwok's simulated statuses have none. (For users who may not read Nodes.)
+pub fn ran_no_container(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .is_none_or(|cs| {
+            cs.iter()
+                .all(|c| c.container_id.as_deref().unwrap_or_default().is_empty())
+        })
+}
+
 /// Whether install found the namespace, or made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamespaceState {

@@ -996,6 +996,28 @@ async fn the_documented_role_is_enough_for_every_command() {
     assert!(!log.contains("forbidden"), "a request was refused: {log}");
     let status = bigdata_as(&kubeconfig, &["status", "-n", ns]);
     assert!(status.status.success(), "{}", text(&status));
+    // run: the Role cannot grant reading Nodes; the pods' own statuses tell that no container ran.
+    let run = bigdata_as(
+        &kubeconfig,
+        &[
+            "run",
+            "wordcount",
+            "--input",
+            "/in",
+            "--output-dir",
+            "/out",
+            "--parallelism",
+            "2",
+            "-n",
+            ns,
+            "--timeout",
+            "90s",
+        ],
+    );
+    let log = text(&run);
+    assert!(!run.status.success(), "{log}");
+    assert!(log.contains("ran on simulated nodes"), "{log}");
+    assert!(!log.contains("forbidden"), "a request was refused: {log}");
     let gone = bigdata_as(&kubeconfig, &["uninstall", "--purge", "-n", ns]);
     let log = text(&gone);
     assert!(gone.status.success(), "{log}");
