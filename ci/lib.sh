@@ -30,3 +30,19 @@ phase() {
 
 # Seconds since epoch with sub-second precision, for step timings.
 now() { date +%s.%N; }
+
+# check NAME CMD...: one check of a test script: run CMD, print `ok`/`FAIL`, its name and how long it took, and
+# CMD's output (the last 30 lines) when it fails. The caller sets OUT (a scratch file) and passed=0 failed=0.
+check() {
+  local name=$1 start=$SECONDS
+  shift
+  if "$@" >"$OUT" 2>&1; then
+    passed=$((passed + 1))
+    printf 'ok   %-66s %3ss\n' "$name" "$((SECONDS - start))"
+  else
+    failed=$((failed + 1))
+    printf 'FAIL %-66s %3ss\n' "$name" "$((SECONDS - start))"
+    sed -e 's/^/     | /' "$OUT" | tail -n 30
+    return 1
+  fi
+}
