@@ -1,0 +1,3 @@
+#!/bin/bash
+# The lab's stand-in for bin/kafka-metadata-quorum.sh: the same main class as the Kafka distribution's script.
+exec "$(dirname "$0")/kafka-run-class.sh" org.apache.kafka.tools.MetadataQuorumCommand "$@"
