@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::component::Component;
 use crate::execute::Outcome;
 use crate::health::check::{CheckResult, ComponentCheck};
+use crate::health::reason::Reason;
 use crate::health::wait::PodProblem;
 
 pub struct Progress {
@@ -84,11 +85,14 @@ pub fn describe(outcome: &Outcome) -> String {
     }
 }
 
-/// One line per pod that is not ready, and its log tail: `\n      pod x: reason\n        | line`.
+/// One line per failed Job and pod that is not ready, and its log tail: `\n      pod x: reason\n        | line`.
 pub fn pod_problems(problems: &[PodProblem]) -> String {
     let mut text = String::new();
     for p in problems {
-        text.push_str(&format!("\n      pod {}: {}", p.pod, p.reason));
+        match p.reason {
+            Reason::JobFailed { .. } => text.push_str(&format!("\n      {}", p.reason)),
+            _ => text.push_str(&format!("\n      pod {}: {}", p.pod, p.reason)),
+        }
         for line in &p.log_tail {
             text.push_str(&format!("\n        | {line}"));
         }

@@ -32,10 +32,21 @@ pub enum Reason {
         reason: String,
         message: String,
     },
+    /// The container exited with an error and is about to be restarted (e.g. an init container in `Init:Error`).
+    Exited {
+        container: String,
+        restarts: i32,
+        exit_code: i32,
+        message: String,
+    },
+    /// An init container is still running: the pod's containers have not started yet.
+    Initializing { container: String },
     /// The container runs but its readiness probe fails.
     NotReady { container: String, message: String },
     /// The pod failed (phase Failed).
     Failed { message: String },
+    /// A Job of the release failed (its pods may be gone): the Failed condition's reason and message.
+    JobFailed { job: String, message: String },
     /// The pod is Pending with no more specific cause yet.
     Pending,
 }
@@ -46,10 +57,7 @@ impl fmt::Display for Reason {
             Reason::Unschedulable { message } => write!(f, "cannot be scheduled: {message}"),
             Reason::ClaimPending { claim, message } => {
                 write!(f, "PersistentVolumeClaim {claim} is not bound")?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
+                detail(f, message)
             }
             Reason::ImagePull {
                 container,
@@ -82,21 +90,41 @@ impl fmt::Display for Reason {
                 message,
             } => {
                 write!(f, "container {container} is waiting: {reason}")?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
+                detail(f, message)
             }
+            Reason::Exited {
+                container,
+                restarts,
+                exit_code,
+                message,
+            } => {
+                write!(
+                    f,
+                    "container {container} exited with code {exit_code} ({restarts} restarts)"
+                )?;
+                detail(f, message)
+            }
+            Reason::Initializing { container } => write!(
+                f,
+                "init container {container} is still running: the pod's containers wait for it"
+            ),
             Reason::NotReady { container, message } => {
                 write!(f, "container {container} runs but is not ready")?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
+                detail(f, message)
             }
             Reason::Failed { message } => write!(f, "the pod failed: {message}"),
+            Reason::JobFailed { job, message } => write!(f, "job {job} failed: {message}"),
             Reason::Pending => write!(f, "the pod is pending"),
         }
+    }
+}
+
+/// `: message`, when there is one.
+fn detail(f: &mut fmt::Formatter<'_>, message: &str) -> fmt::Result {
+    if message.is_empty() {
+        Ok(())
+    } else {
+        write!(f, ": {message}")
     }
 }
 
@@ -135,6 +163,16 @@ pub fn diagnose(pod: &Pod, events: &[Event]) -> Option<Reason> {
             None => Reason::Unschedulable { message },
         });
     }
+    if let Some(container) = status
+        .and_then(|s| s.init_container_statuses.as_deref())
+        .into_iter()
+        .flatten()
+        .find(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+    {
+        return Some(Reason::Initializing {
+            container: container.name.clone(),
+        });
+    }
     if phase == "Running" {
         let container = status
             .and_then(|s| s.container_statuses.as_deref())
@@ -156,7 +194,20 @@ pub fn is_ready(pod: &Pod) -> bool {
 }
 
 fn container_reason(c: &ContainerStatus) -> Option<Reason> {
-    let waiting = c.state.as_ref()?.waiting.as_ref()?;
+    let state = c.state.as_ref()?;
+    if let Some(t) = state.terminated.as_ref().filter(|t| t.exit_code != 0) {
+        return Some(Reason::Exited {
+            container: c.name.clone(),
+            restarts: c.restart_count,
+            exit_code: t.exit_code,
+            message: t
+                .message
+                .clone()
+                .or_else(|| t.reason.clone())
+                .unwrap_or_default(),
+        });
+    }
+    let waiting = state.waiting.as_ref()?;
     let reason = waiting.reason.clone().unwrap_or_default();
     let message = waiting.message.clone().unwrap_or_default();
     Some(match reason.as_str() {
@@ -320,6 +371,31 @@ mod tests {
         assert_eq!(
             diagnose(&crash, &[]).unwrap().to_string(),
             "container main is crash-looping (4 restarts, last exit code 1): back-off 40s"
+        );
+    }
+
+    #[test]
+    fn an_init_container_that_failed_or_still_runs_is_named() {
+        let failed = pod(
+            json!({"phase": "Pending", "initContainerStatuses": [{"name": "fetch-jdbc-driver",
+            "image": "apache/hive:4.0.1", "imageID": "", "ready": false, "restartCount": 3,
+            "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}),
+        );
+        let reason = diagnose(&failed, &[]).unwrap();
+        assert_eq!(
+            reason.to_string(),
+            "container fetch-jdbc-driver exited with code 1 (3 restarts): Error"
+        );
+        let running = pod(
+            json!({"phase": "Pending", "initContainerStatuses": [{"name": "wait-for-schema",
+            "image": "apache/hive:4.0.1", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"running": {}}}]}),
+        );
+        assert_eq!(
+            diagnose(&running, &[]),
+            Some(Reason::Initializing {
+                container: "wait-for-schema".into()
+            })
         );
     }
 

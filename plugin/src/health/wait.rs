@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use futures::future::try_join_all;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -113,13 +114,24 @@ pub async fn wait_ready(
 ) -> Result<Readiness, WaitError> {
     let started = tokio::time::Instant::now();
     let workloads = workloads(client, namespace, release).await?;
-    let waits = workloads.iter().map(|w| wait_one(client, namespace, w));
-    let outcome = tokio::time::timeout(timeout, try_join_all(waits)).await;
-    match outcome {
-        Ok(Ok(results)) if results.iter().all(|ok| *ok) => Ok(Readiness::Ready),
+    let mut waits: FuturesUnordered<_> = workloads
+        .iter()
+        .map(|w| wait_one(client, namespace, w))
+        .collect();
+    // All ready, or stop at the first that cannot become ready (a failed Job): the others may wait on it.
+    let all_ready = async {
+        while let Some(ready) = waits.next().await {
+            if !ready? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    match tokio::time::timeout(timeout, all_ready).await {
+        Ok(Ok(true)) => Ok(Readiness::Ready),
         Ok(Err(error)) => Err(error),
         // A Job failed, or the time is up: find out why.
-        Ok(Ok(_)) | Err(_) => Ok(Readiness::NotReady {
+        Ok(Ok(false)) | Err(_) => Ok(Readiness::NotReady {
             waited: started.elapsed(),
             problems: problems(client, namespace, release).await?,
         }),
@@ -197,8 +209,58 @@ pub fn job_condition(job: &Job, kind: &str) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == kind && c.status == "True"))
 }
 
-/// Every pod of the release that is not ready, with its reason, events and log tail.
+/// Every failed Job of the release (its pods may be gone), then every pod that is not ready, with its
+/// reason, events and log tail.
 pub async fn problems(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Vec<PodProblem>, WaitError> {
+    let mut found = failed_jobs(client, namespace, release).await?;
+    found.extend(pod_problems(client, namespace, release).await?);
+    Ok(found)
+}
+
+async fn failed_jobs(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Vec<PodProblem>, WaitError> {
+    let jobs = Api::<Job>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default().labels(&format!("{INSTANCE_LABEL}={release}")))
+        .await
+        .or_explain(|| format!("list the jobs of release {release} in namespace {namespace:?}"))?;
+    Ok(jobs
+        .into_iter()
+        .filter_map(|job| {
+            let message = job_failure(&job)?;
+            let name = job.metadata.name.unwrap_or_default();
+            Some(PodProblem {
+                pod: name.clone(),
+                reason: Reason::JobFailed { job: name, message },
+                log_tail: Vec::new(),
+            })
+        })
+        .collect())
+}
+
+/// The Failed condition's reason and message, when the Job has failed.
+pub fn job_failure(job: &Job) -> Option<String> {
+    let condition = job
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Failed" && c.status == "True")?;
+    let reason = condition.reason.clone().unwrap_or_default();
+    Some(match condition.message.as_deref() {
+        Some(m) if !m.is_empty() => format!("{reason}: {m}"),
+        _ => reason,
+    })
+}
+
+async fn pod_problems(
     client: &Client,
     namespace: &str,
     release: &str,
@@ -223,6 +285,9 @@ pub async fn problems(
             let log_tail = match &reason {
                 Reason::CrashLoop { container, .. } => {
                     log_tail(&pods, &name, container, true).await
+                }
+                Reason::Exited { container, .. } | Reason::Initializing { container } => {
+                    log_tail(&pods, &name, container, false).await
                 }
                 Reason::Failed { .. } | Reason::NotReady { .. } => {
                     log_tail(&pods, &name, "", false).await
@@ -251,5 +316,32 @@ async fn log_tail(pods: &Api<Pod>, pod: &str, container: &str, previous: bool) -
     match pods.logs(pod, &params).await {
         Ok(text) => text.lines().map(String::from).collect(),
         Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job(conditions: serde_json::Value) -> Job {
+        serde_json::from_value(
+            json!({"metadata": {"name": "schema"}, "status": {"conditions": conditions}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_failed_job_gives_its_conditions_reason_and_message() {
+        let failed = job(
+            json!([{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+            "message": "Job has reached the specified backoff limit"}]),
+        );
+        assert_eq!(
+            job_failure(&failed).as_deref(),
+            Some("BackoffLimitExceeded: Job has reached the specified backoff limit")
+        );
+        let complete = job(json!([{"type": "Complete", "status": "True"}]));
+        assert_eq!(job_failure(&complete), None);
     }
 }
