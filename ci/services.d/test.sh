@@ -35,19 +35,9 @@ failed=0
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
-# check NAME CMD...: run CMD; it passes when it exits 0. Its output is shown when it fails.
-check() {
-  local name=$1 start=$SECONDS
-  shift
-  if "$@" >"$OUT" 2>&1; then
-    passed=$((passed + 1))
-    printf 'ok   %-58s %3ss\n' "$name" "$((SECONDS - start))"
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %-58s %3ss\n' "$name" "$((SECONDS - start))"
-    sed -e 's/^/     | /' "$OUT" | tail -n 25
-  fi
-}
+# check (ci/lib.sh): one check; `|| true` after each, as a failed check is counted, not fatal.
+# shellcheck source=ci/lib.sh
+. "$CI/lib.sh"
 
 # expect WANT CMD...: CMD's standard output must equal WANT.
 expect() {
@@ -103,71 +93,71 @@ if ! "$SERVICES" up; then
 fi
 eval "$("$SERVICES" env)"
 
-check "status: every service up" "$SERVICES" status
-check "env: endpoints exported" test -n "$BIGDATA_KAFKA_BOOTSTRAP" -a -n "$BIGDATA_METASTORE_URI" -a -n "$BIGDATA_MYSQL_PASSWORD"
+check "status: every service up" "$SERVICES" status || true
+check "env: endpoints exported" test -n "$BIGDATA_KAFKA_BOOTSTRAP" -a -n "$BIGDATA_METASTORE_URI" -a -n "$BIGDATA_MYSQL_PASSWORD" || true
 bad_input() {
   local out
   if out=$("$SERVICES" up no-such-service 2>&1); then echo "accepted: $out"; return 1; fi
   grep 'unknown service' <<<"$out"
 }
-check "bad input: an unknown service name is refused" bad_input
+check "bad input: an unknown service name is refused" bad_input || true
 
 # -------------------------------------------------------------------------------------------------- kafka
 topic="bigdata-test-$$-$RANDOM"
 kafka() { "$SERVICES" kafka "$@"; }
 check "kafka: create topic $topic" \
   kafka org.apache.kafka.tools.TopicCommand --bootstrap-server "$BIGDATA_KAFKA_BOOTSTRAP" --create --topic "$topic" \
-  --partitions 1 --replication-factor 1
+  --partitions 1 --replication-factor 1 || true
 produce() { printf 'one\ntwo\nthree\n' | kafka org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$BIGDATA_KAFKA_BOOTSTRAP" --topic "$topic"; }
-check "kafka: produce 3 messages" produce
+check "kafka: produce 3 messages" produce || true
 consume() {
   kafka org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$BIGDATA_KAFKA_BOOTSTRAP" --topic "$topic" \
     --from-beginning --max-messages 3 --timeout-ms 60000 2>/dev/null
 }
-check "kafka: consume them back, in order" expect $'one\ntwo\nthree' consume
+check "kafka: consume them back, in order" expect $'one\ntwo\nthree' consume || true
 
 # ------------------------------------------------------------------------------------------------ mariadb
 as_hive() {
   MYSQL_PWD=$BIGDATA_MYSQL_PASSWORD mariadb --no-defaults -h "$BIGDATA_MYSQL_HOST" -P "$BIGDATA_MYSQL_PORT" \
     -u "$BIGDATA_MYSQL_USER" -N -B "$BIGDATA_MYSQL_DATABASE" -e "$1"
 }
-check "mariadb: hive user over TCP with the generated password" expect 1 as_hive 'SELECT 1'
+check "mariadb: hive user over TCP with the generated password" expect 1 as_hive 'SELECT 1' || true
 wrong_password() { ! MYSQL_PWD=wrong mariadb --no-defaults -h "$BIGDATA_MYSQL_HOST" -P "$BIGDATA_MYSQL_PORT" -u hive -e 'SELECT 1'; }
-check "mariadb: a wrong password is refused" wrong_password
+check "mariadb: a wrong password is refused" wrong_password || true
 
 # ---------------------------------------------------------------------------------------------- metastore
 schema() { [[ -n $(as_hive 'SELECT SCHEMA_VERSION FROM VERSION') ]]; }
-check "metastore: schema version recorded in MariaDB" schema
+check "metastore: schema version recorded in MariaDB" schema || true
 metastore_port() { local hp=${BIGDATA_METASTORE_URI#thrift://}; (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}"); }
-check "metastore: Thrift port answers ($BIGDATA_METASTORE_URI)" metastore_port
+check "metastore: Thrift port answers ($BIGDATA_METASTORE_URI)" metastore_port || true
 metastore_warehouse() { "$SERVICES" status | awk '$1 == "metastore" {print $NF}'; }
 if ! grep -qx metastore <<<"$was_up"; then
-  check "metastore: started with the warehouse $BIGDATA_WAREHOUSE_DIR" expect "$BIGDATA_WAREHOUSE_DIR" metastore_warehouse
+  check "metastore: started with the warehouse $BIGDATA_WAREHOUSE_DIR" expect "$BIGDATA_WAREHOUSE_DIR" metastore_warehouse || true
 elif [[ $mode == hdfs ]]; then
-  check "metastore: its warehouse is $BIGDATA_WAREHOUSE_DIR" expect "$BIGDATA_WAREHOUSE_DIR" metastore_warehouse
+  check "metastore: its warehouse is $BIGDATA_WAREHOUSE_DIR" expect "$BIGDATA_WAREHOUSE_DIR" metastore_warehouse || true
 fi
 
 # -------------------------------------------------------------------------------------------------- spark
 # BIGDATA_WAREHOUSE_DIR is the Spark sessions' warehouse (spark.sql.warehouse.dir): new databases go there.
 wh=$BIGDATA_WAREHOUSE_DIR
 if [[ $mode == hdfs ]]; then
-  check "hdfs: the single cluster is up (${hdfs_url})" hdfs_single_up
+  check "hdfs: the single cluster is up (${hdfs_url})" hdfs_single_up || true
 fi
 db="bd_test_$$_$RANDOM"
 sql_write() {
   "$SERVICES" sql "CREATE DATABASE $db; CREATE TABLE $db.events (id INT, name STRING) USING parquet;
     INSERT INTO $db.events VALUES (1, 'alpha'), (2, 'beta'), (3, NULL); SELECT * FROM $db.events ORDER BY id" 2>/dev/null
 }
-check "spark: create database+table, insert, select (via metastore)" expect $'1\talpha\n2\tbeta\n3\tNULL' sql_write
-check "mariadb: metastore DBS lists $db" expect "$db" as_hive "SELECT NAME FROM DBS WHERE NAME = '$db'"
+check "spark: create database+table, insert, select (via metastore)" expect $'1\talpha\n2\tbeta\n3\tNULL' sql_write || true
+check "mariadb: metastore DBS lists $db" expect "$db" as_hive "SELECT NAME FROM DBS WHERE NAME = '$db'" || true
 check "mariadb: metastore TBLS lists $db.events" expect "events" \
-  as_hive "SELECT t.TBL_NAME FROM TBLS t JOIN DBS d ON t.DB_ID = d.DB_ID WHERE d.NAME = '$db'"
+  as_hive "SELECT t.TBL_NAME FROM TBLS t JOIN DBS d ON t.DB_ID = d.DB_ID WHERE d.NAME = '$db'" || true
 # Hadoop writes file:///x as file:/x.
 loc=$wh
 [[ $wh == file://* ]] && loc="file:${wh#file://}"
 check "mariadb: DBS/SDS locations are under $wh" expect "$loc/$db.db"$'\n'"$loc/$db.db/events" \
   as_hive "SELECT DB_LOCATION_URI FROM DBS WHERE NAME = '$db' UNION ALL SELECT s.LOCATION FROM SDS s
-    JOIN TBLS t ON t.SD_ID = s.SD_ID JOIN DBS d ON t.DB_ID = d.DB_ID WHERE d.NAME = '$db'"
+    JOIN TBLS t ON t.SD_ID = s.SD_ID JOIN DBS d ON t.DB_ID = d.DB_ID WHERE d.NAME = '$db'" || true
 parquet_files() {
   local n
   case $wh in
@@ -183,19 +173,19 @@ parquet_files() {
   [[ $n -gt 0 ]]
 }
 if [[ $mode == hdfs ]]; then
-  check "hdfs: the table's parquet files are on HDFS (FsShell -ls)" parquet_files
+  check "hdfs: the table's parquet files are on HDFS (FsShell -ls)" parquet_files || true
   local_copy() { [[ ! -e ${BIGDATA_SERVICES_RUN:?}/warehouse/$db.db ]]; }
-  check "hdfs: no copy of $db in the local warehouse" local_copy
+  check "hdfs: no copy of $db in the local warehouse" local_copy || true
 else
-  check "warehouse: the table's parquet files are under $wh" parquet_files
+  check "warehouse: the table's parquet files are under $wh" parquet_files || true
 fi
 sql_read_drop() {
   "$SERVICES" sql "SELECT * FROM $db.events ORDER BY id; SELECT COUNT(*), MAX(name) FROM $db.events;
     DROP DATABASE $db CASCADE" 2>/dev/null
 }
 check "spark: a new session reads exactly the rows, then drops the database" \
-  expect $'1\talpha\n2\tbeta\n3\tNULL\n3\tbeta' sql_read_drop
-check "mariadb: $db is gone from DBS" expect "" as_hive "SELECT NAME FROM DBS WHERE NAME = '$db'"
+  expect $'1\talpha\n2\tbeta\n3\tNULL\n3\tbeta' sql_read_drop || true
+check "mariadb: $db is gone from DBS" expect "" as_hive "SELECT NAME FROM DBS WHERE NAME = '$db'" || true
 gone() {
   case $wh in
     file://*) [[ ! -e ${wh#file://}/$db.db ]] ;;
@@ -204,7 +194,7 @@ gone() {
     *) return 0 ;;
   esac
 }
-check "warehouse: $db's directory is gone" gone
+check "warehouse: $db's directory is gone" gone || true
 
 # Stop what this test started before the summary, so that the summary is the last line.
 trap 'rm -f "$OUT"' EXIT
