@@ -437,9 +437,12 @@ impl Forbidden {
         }
     }
 
-    /// From helm's stderr, when it says the API server refused it.
+    /// From helm's stderr, when it says the API server refused it for lack of a permission (not when the
+    /// namespace is being deleted, which the API server also answers with 403).
     pub fn from_helm(action: &str, stderr: &str) -> Option<Forbidden> {
-        let line = stderr.lines().find(|l| l.contains("is forbidden: "))?;
+        let line = stderr.lines().find(|l| {
+            l.contains("is forbidden: ") && !l.contains("because it is being terminated")
+        })?;
         Some(Forbidden::from_message(action, line))
     }
 }
@@ -573,6 +576,14 @@ impl<T> OrExplain<T> for Result<T, kube::runtime::wait::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_being_deleted_is_not_a_missing_permission() {
+        let stderr = "Error: INSTALLATION FAILED: configmaps \"x\" is forbidden: unable to create new content in namespace tl because it is being terminated";
+        assert!(Forbidden::from_helm("install release x", stderr).is_none());
+        let denied = r#"Error: secrets is forbidden: User "u" cannot create resource "secrets" in API group "" in the namespace "tl""#;
+        assert!(Forbidden::from_helm("install release x", denied).is_some());
+    }
 
     const POD_LIST: &str = r#"pods is forbidden: User "system:serviceaccount:data:ci" cannot list resource "pods" in API group "" in the namespace "data""#;
 

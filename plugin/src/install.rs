@@ -12,7 +12,7 @@ use kube::Client;
 use crate::component::Component;
 use crate::execute::{Outcome, Progress as Step, execute};
 use crate::health::check::{self, CheckResult};
-use crate::health::wait::{Readiness, wait_ready};
+use crate::health::wait::{Readiness, failed_jobs, problems, wait_ready};
 use crate::helm::Helm;
 use crate::output::Progress;
 use crate::plan::{Plan, Release};
@@ -79,8 +79,14 @@ impl Installer {
 
     async fn install_one(&self, release: Release) -> Outcome {
         let started = Instant::now();
+        let namespace = self.helm.namespace();
         let unchanged = match self.is_deployed_with_same_values(&release).await {
-            Ok(same) => same,
+            // A failed Job (a hook, a schema Job) never runs again by itself: upgrade to run it anew.
+            Ok(true) => match failed_jobs(&self.client, namespace, &release.name).await {
+                Ok(failed) => failed.is_empty(),
+                Err(error) => return failed(error.to_string()),
+            },
+            Ok(false) => false,
             Err(error) => return failed(error.to_string()),
         };
         if !unchanged {
@@ -90,11 +96,17 @@ impl Installer {
                 .upgrade_install(&release.name, &chart, &release.values, self.timeout)
                 .await
             {
-                return failed(error.to_string());
+                // helm gave up (its own wait for a hook, say): the pods and Jobs tell why.
+                return Outcome::Failed {
+                    error: error.to_string(),
+                    problems: problems(&self.client, namespace, &release.name)
+                        .await
+                        .unwrap_or_default(),
+                };
             }
         }
         let left = self.timeout.saturating_sub(started.elapsed());
-        match wait_ready(&self.client, self.helm.namespace(), &release.name, left).await {
+        match wait_ready(&self.client, namespace, &release.name, left).await {
             Ok(Readiness::Ready) => {}
             Ok(Readiness::NotReady { waited, problems }) => {
                 return Outcome::Failed {
@@ -109,13 +121,7 @@ impl Installer {
             .name
             .trim_end_matches(release.chart)
             .trim_end_matches('-');
-        let checks = check::run(
-            &self.client,
-            self.helm.namespace(),
-            platform,
-            release.component,
-        )
-        .await;
+        let checks = check::run(&self.client, namespace, platform, release.component).await;
         if let Some(bad) = checks
             .iter()
             .find(|c| matches!(c.result, CheckResult::Failed { .. }))

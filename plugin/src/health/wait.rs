@@ -221,7 +221,8 @@ pub async fn problems(
     Ok(found)
 }
 
-async fn failed_jobs(
+/// The failed Jobs of the release, as problems.
+pub async fn failed_jobs(
     client: &Client,
     namespace: &str,
     release: &str,
