@@ -120,8 +120,9 @@ async fn a_killed_shard_rerun_alone_gives_the_exact_output() {
     let others: Vec<Child> = (1..3)
         .map(|i| shard(&input, &output, i, 3, run_id, &[]).spawn().unwrap())
         .collect();
-    // Shard 0, slowed down (one small range at a time), killed with SIGKILL mid-run.
-    let slow = ["--parallelism", "1", "--split-size", "131072"];
+    // Shard 0, slowed down (one 16 KiB range at a time: ~500 ranges, seconds of work even in a fast run; with
+    // 128 KiB ranges it once finished within the 700 ms), killed with SIGKILL mid-run.
+    let slow = ["--parallelism", "1", "--split-size", "16384"];
     let mut victim = shard(&input, &output, 0, 3, run_id, &slow).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(700));
     victim.kill().unwrap();
