@@ -46,3 +46,23 @@ check() {
     return 1
   fi
 }
+
+# maven_copy_jars POM DIR LOG -Dprop=value...: copy the runtime dependencies of POM (from Maven Central) into
+# DIR, once (DIR/.done). One Maven at a time: every script shares ci/services' local repository and its lock.
+maven_copy_jars() {
+  local pom=$1 dir=$2 mvn_log=$3 home="$BIGDATA_CACHE/services"
+  shift 3
+  [[ -f $dir/.done ]] && return 0
+  command -v mvn >/dev/null || die "failed to find mvn: install Maven (apt-get install maven)"
+  mkdir -p "$home" "$(dirname "$dir")" "$(dirname "$mvn_log")"
+  (
+    flock 9
+    [[ -f $dir/.done ]] && exit 0
+    rm -rf "$dir.tmp"
+    mvn -B -q -Dmaven.repo.local="$home/m2" -f "$pom" "$@" \
+      "org.apache.maven.plugins:maven-dependency-plugin:$SERVICES_MAVEN_DEPENDENCY_PLUGIN_VERSION:copy-dependencies" \
+      -DincludeScope=runtime -DoutputDirectory="$dir.tmp" >"$mvn_log" 2>&1 \
+      || { tail -n 30 "$mvn_log" >&2; exit 1; }
+    rm -rf "$dir" && mv "$dir.tmp" "$dir" && touch "$dir/.done"
+  ) 9>"$home/.maven.lock" || die "Maven failed; see $mvn_log"
+}

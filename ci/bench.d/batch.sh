@@ -33,7 +33,6 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$BIGDATA_CACHE/target}
 
 BATCH_D="$CI_DIR/bench.d/batch"
 WORK="$BIGDATA_CACHE/bench/batch"
-M2_REPO="$BIGDATA_CACHE/bench/m2"
 OUT="$REPO_ROOT/docs/benchmarks"
 export BIGDATA_HDFS_PORT=${BIGDATA_BENCH_HDFS_PORT:-19830}
 export BIGDATA_HDFS_RUN=${BIGDATA_BENCH_HDFS_RUN:-$WORK/hdfs}
@@ -61,22 +60,11 @@ done
 
 # maven_jars NAME DIR -Dprop=value...: the runtime dependencies of ci/bench.d/batch/NAME/pom.xml, into DIR (cached).
 maven_jars() {
-  local name=$1 dir=$2 start; shift 2
+  local name=$1 dir=$2 start=$SECONDS; shift 2
   [[ -f $dir/.done ]] && return 0
-  command -v mvn >/dev/null || die "failed to find mvn: install Maven (apt-get install maven)"
-  start=$SECONDS
   log "batch: installing the $name jars from Maven Central into $dir"
-  mkdir -p "$WORK/lib"
-  (
-    flock 9
-    [[ -f $dir/.done ]] && exit 0
-    rm -rf "$dir.tmp"
-    mvn -B -q -Dmaven.repo.local="$M2_REPO" -f "$BATCH_D/$name/pom.xml" "$@" \
-      "org.apache.maven.plugins:maven-dependency-plugin:$SERVICES_MAVEN_DEPENDENCY_PLUGIN_VERSION:copy-dependencies" \
-      -DincludeScope=runtime -DoutputDirectory="$dir.tmp" >"$WORK/mvn-$name.log" 2>&1 \
-      || { tail -n 30 "$WORK/mvn-$name.log" >&2; exit 1; }
-    rm -rf "$dir" && mv "$dir.tmp" "$dir" && touch "$dir/.done"
-  ) 9>"$WORK/.maven.lock" || die "batch: Maven failed; see $WORK/mvn-$name.log"
+  mkdir -p "$WORK"
+  maven_copy_jars "$BATCH_D/$name/pom.xml" "$dir" "$WORK/mvn-$name.log" "$@"
   log "batch: $name jars installed in $((SECONDS - start))s ($(find "$dir" -name '*.jar' | wc -l) jars, $(du -sh "$dir" | cut -f1))"
 }
 

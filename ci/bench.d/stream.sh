@@ -93,20 +93,10 @@ compile_java() {
 # and lock) and classes.
 install_streams() {
   if [[ ! -f $KS_LIB/.done ]]; then
-    command -v mvn >/dev/null || die "failed to find mvn: install Maven (apt-get install maven)"
     log "kafka-streams: installing jars from Maven Central into $KS_LIB"
-    mkdir -p "$SVC_HOME" "$(dirname "$KS_LIB")"
-    (
-      flock 9
-      [[ -f $KS_LIB/.done ]] && exit 0
-      rm -rf "$KS_LIB.tmp"
-      mvn -B -q -Dmaven.repo.local="$SVC_HOME/m2" -f "$KS_DIR/pom.xml" -Dkafka.version="$SERVICES_KAFKA_VERSION" \
-        -Dlog4j2.version="$SERVICES_LOG4J2_VERSION" \
-        "org.apache.maven.plugins:maven-dependency-plugin:$SERVICES_MAVEN_DEPENDENCY_PLUGIN_VERSION:copy-dependencies" \
-        -DincludeScope=runtime -DoutputDirectory="$KS_LIB.tmp" >"$BENCH_HOME/mvn.log" 2>&1 \
-        || { tail -n 30 "$BENCH_HOME/mvn.log" >&2; exit 1; }
-      rm -rf "$KS_LIB" && mv "$KS_LIB.tmp" "$KS_LIB" && touch "$KS_LIB/.done"
-    ) 9>"$SVC_HOME/.maven.lock" || die "kafka-streams: Maven failed; see $BENCH_HOME/mvn.log"
+    mkdir -p "$BENCH_HOME"
+    maven_copy_jars "$KS_DIR/pom.xml" "$KS_LIB" "$BENCH_HOME/mvn.log" -Dkafka.version="$SERVICES_KAFKA_VERSION" \
+      -Dlog4j2.version="$SERVICES_LOG4J2_VERSION"
   fi
   compile_java "$KS_CLASSES" "$KS_LIB/*" "$KS_DIR/BigdataStreamsBench.java"
 }
