@@ -772,7 +772,7 @@ pub(crate) async fn commit(
 /// Best-effort removal of the temporary output after a failure.
 pub(crate) async fn remove_tmp(client: &Client, tmp: &str) {
     let delete = hdfs::retry("delete", || client.delete(tmp, true));
-    match tokio::time::timeout(Duration::from_secs(60), delete).await {
+    match tokio::time::timeout(Duration::from_secs(20), delete).await {
         Ok(Ok(_)) => info!(tmp, "removed the temporary output"),
         Ok(Err(HdfsError::FileNotFound(_))) => {}
         Ok(Err(e)) => warn!(tmp, error = %e, "failed to remove the temporary output"),
