@@ -99,7 +99,9 @@ public final class BigdataSchemaTool {
               + " is not done by the lab's stand-in (Hive's upgrade scripts are not on Maven Central)");
           System.exit(1);
         } else {
+          latin1(url, user, password);
           create(url, driver, user, password);
+          requireTables(url, user, password);
           try (Connection c = DriverManager.getConnection(url, user, password);
               PreparedStatement s = c.prepareStatement(
                   "INSERT INTO VERSION (VER_ID, SCHEMA_VERSION, VERSION_COMMENT) VALUES (1, ?, ?)")) {
@@ -126,10 +128,43 @@ public final class BigdataSchemaTool {
     }
   }
 
+  /**
+   * Hive's own MySQL scripts create every table with DEFAULT CHARSET=latin1: its widest columns (VARCHAR(32672),
+   * parameter values) do not fit in utf8mb4, where MySQL and MariaDB refuse them. The tables made here from the
+   * JDO mapping take the database's default, so that default becomes latin1 (binary collation), as ci/services'.
+   */
+  private static void latin1(String url, String user, String password) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
+      s.execute("ALTER DATABASE `" + c.getCatalog().replace("`", "``") + "` CHARACTER SET latin1 COLLATE latin1_bin");
+    }
+  }
+
+  /** The tables a metastore needs to hold tables and partitions: a creation that left one out fails here. */
+  private static final List<String> REQUIRED_TABLES = List.of("DBS", "TBLS", "TABLE_PARAMS", "SDS", "SD_PARAMS",
+      "COLUMNS_V2", "CDS", "SERDES", "SERDE_PARAMS", "PARTITIONS", "PARTITION_KEYS", "PARTITION_KEY_VALS",
+      "PARTITION_PARAMS", "BUCKETING_COLS", "SORT_COLS", "TAB_COL_STATS", "PART_COL_STATS", "FUNCS", "VERSION");
+
+  private static void requireTables(String url, String user, String password) throws SQLException {
+    List<String> missing = new ArrayList<>(REQUIRED_TABLES);
+    try (Connection c = DriverManager.getConnection(url, user, password);
+        ResultSet r = c.getMetaData().getTables(c.getCatalog(), null, "%", new String[] {"TABLE"})) {
+      while (r.next()) {
+        missing.remove(r.getString("TABLE_NAME"));
+      }
+    }
+    if (!missing.isEmpty()) {
+      System.err.println("schematool: the schema was not created completely: missing tables " + missing
+          + " (see DataNucleus's errors above)");
+      System.exit(1);
+    }
+  }
+
   /** The tables of the JDO mapping, as ci/services' metastore (BigdataMetastoreSchema). */
   private static void create(String url, String driver, String user, String password) throws Exception {
     Properties p = new Properties();
-    p.setProperty("javax.jdo.option.ConnectionURL", url);
+    // MySQL's Connector/J looks up table names in every database unless told the current one is meant: DataNucleus
+    // would take information_schema.PARTITIONS for the metastore's PARTITIONS table and never create it.
+    p.setProperty("javax.jdo.option.ConnectionURL", url + (url.contains("?") ? "&" : "?") + "nullCatalogMeansCurrent=true");
     p.setProperty("javax.jdo.option.ConnectionDriverName", driver);
     p.setProperty("javax.jdo.option.ConnectionUserName", user);
     p.setProperty("javax.jdo.option.ConnectionPassword", password == null ? "" : password);
