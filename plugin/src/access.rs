@@ -23,12 +23,14 @@ pub const DOCS: &str = "docs/plugin.md#permissions";
 const MANAGE: &[&str] = &[
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
-/// What the spark chart's Role grants Spark: Kubernetes lets a user grant only what it holds itself.
+/// What the spark chart's Role grants Spark (Spark 4 applies the driver's objects server-side: patch):
+/// Kubernetes lets a user grant only what it holds itself.
 const SPARK_GRANTS: &[&str] = &[
     "get",
     "list",
     "watch",
     "create",
+    "patch",
     "delete",
     "deletecollection",
 ];
@@ -698,6 +700,7 @@ mod tests {
                 "list",
                 "watch",
                 "create",
+                "patch",
                 "delete",
                 "deletecollection"
             ]

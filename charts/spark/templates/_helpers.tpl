@@ -126,6 +126,21 @@ imagePullSecrets:
 {{- .Values.metastore.uri | default (printf "thrift://%s-hive-metastore:9083" (include "spark.platformName" .)) -}}
 {{- end -}}
 
+{{/* The HDFS directory of the staged Hive metastore client (metastore.jars: hdfs): <hdfsDir>/<version>. */}}
+{{- define "spark.hiveClientDir" -}}
+{{- printf "%s/%s" .Values.metastore.hdfsDir .Values.metastore.version -}}
+{{- end -}}
+
+{{/* The list of that client's jars, "<path in a Maven repository> <sha256>" a line, from the chart's files/. */}}
+{{- define "spark.hiveClientList" -}}
+{{- $file := printf "files/hive-metastore-client-%s.txt" .Values.metastore.version -}}
+{{- $list := .Files.Get $file -}}
+{{- if not $list -}}
+{{- fail (printf "metastore.version: the chart has no list of the Hive %s client's jars (%s); use a version it has (4.0.1), or set metastore.jars to path (your own jars) or builtin" .Values.metastore.version $file) -}}
+{{- end -}}
+{{- $list -}}
+{{- end -}}
+
 {{- define "spark.warehouseDir" -}}
 {{- .Values.warehouseDir | default (printf "%s/warehouse" (include "spark.defaultFS" .)) -}}
 {{- end -}}
@@ -179,6 +194,18 @@ imagePullSecrets:
 {{- if .Values.metastore.enabled -}}
 {{- $_ := set $p "spark.sql.catalogImplementation" "hive" -}}
 {{- $_ := set $p "spark.hadoop.hive.metastore.uris" (include "spark.metastoreUri" .) -}}
+{{- $m := .Values.metastore -}}
+{{- if eq $m.jars "builtin" -}}
+{{- $_ := set $p "spark.sql.hive.metastore.jars" "builtin" -}}
+{{- else -}}
+{{- $_ := set $p "spark.sql.hive.metastore.version" $m.version -}}
+{{- $_ := set $p "spark.sql.hive.metastore.jars" "path" -}}
+{{- if eq $m.jars "hdfs" -}}
+{{- $_ := set $p "spark.sql.hive.metastore.jars.path" (printf "%s/*.jar" (include "spark.hiveClientDir" .)) -}}
+{{- else -}}
+{{- $_ := set $p "spark.sql.hive.metastore.jars.path" (required "metastore.jarsPath: list the Hive client's jars when metastore.jars is path" (join "," $m.jarsPath)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- $_ := set $p "spark.sql.warehouse.dir" (include "spark.warehouseDir" .) -}}
 {{- $_ := set $p "spark.eventLog.enabled" (toString .Values.eventLog.enabled) -}}
