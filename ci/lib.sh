@@ -66,3 +66,16 @@ maven_copy_jars() {
     rm -rf "$dir" && mv "$dir.tmp" "$dir" && touch "$dir/.done"
   ) 9>"$home/.maven.lock" || die "Maven failed; see $mvn_log"
 }
+
+# chart_image_tag CHART: the image tag a chart pins (its values.yaml image.tag), which its stand-in carries.
+chart_image_tag() {
+  awk '/^image:/ { img = 1; next } img && /^[^ #]/ { img = 0 } img && $1 == "tag:" { gsub(/"/, "", $2); print $2; exit }' \
+    "$REPO_ROOT/charts/$1/values.yaml"
+}
+
+# lab_spark_example FILE: a charts/spark/examples manifest for the lab's real node: the stand-in image built here
+# (ci/images.d/spark, never pulled) instead of apache/spark; nothing else changes.
+lab_spark_example() {
+  sed -e "s#image: apache/spark:.*#image: bigdata.local/spark:$(chart_image_tag spark)#" \
+    -e 's#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#' "$REPO_ROOT/charts/spark/examples/$1"
+}
