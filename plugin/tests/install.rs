@@ -66,82 +66,110 @@ async fn fresh_namespace(name: &str) {
     }
 }
 
+// Each profile installs, installs again without change, reports ready, and uninstalls with its claims: a test
+// each, so that they run side by side (each in its own namespace; together well within the simulated nodes).
 #[tokio::test]
 #[ignore = "needs the lab (ci/lab up)"]
-async fn every_profile_installs_resumes_and_uninstalls() {
-    for profile in ["hdfs-hive-spark", "kafka", "full", "ha", "small"] {
-        let ns = format!("lab-profile-{profile}");
-        fresh_namespace(&ns).await;
-        let first = bigdata(&[
-            "install",
-            "--profile",
-            profile,
-            "-n",
-            &ns,
-            "--timeout",
-            "120s",
-        ]);
-        let log = text(&first);
-        assert!(first.status.success(), "{profile}: {log}");
-        assert!(log.contains("components are healthy"), "{profile}: {log}");
-        // The components' own checks: Spark's RBAC is asked of the real API server; the exec checks
-        // cannot run in a container on a simulated node, and say so instead of passing.
-        if log.contains("-> spark") {
-            assert!(
-                log.contains("spark           ready in") && log.contains("checks: 1 passed"),
-                "{log}"
-            );
-        }
-        if log.contains("-> hdfs") {
-            assert!(
-                log.contains("1 not run (pod bigdata-hdfs-namenode-0 is on simulated node"),
-                "{profile}: {log}"
-            );
-        }
+async fn profile_hdfs_hive_spark_installs_resumes_and_uninstalls() {
+    profile_installs_resumes_and_uninstalls("hdfs-hive-spark").await;
+}
 
-        // Re-running is safe and leaves healthy releases alone.
-        let again = bigdata(&[
-            "install",
-            "--profile",
-            profile,
-            "-n",
-            &ns,
-            "--timeout",
-            "120s",
-        ]);
-        let log = text(&again);
-        assert!(again.status.success(), "{profile} again: {log}");
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn profile_kafka_installs_resumes_and_uninstalls() {
+    profile_installs_resumes_and_uninstalls("kafka").await;
+}
+
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn profile_full_installs_resumes_and_uninstalls() {
+    profile_installs_resumes_and_uninstalls("full").await;
+}
+
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn profile_ha_installs_resumes_and_uninstalls() {
+    profile_installs_resumes_and_uninstalls("ha").await;
+}
+
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn profile_small_installs_resumes_and_uninstalls() {
+    profile_installs_resumes_and_uninstalls("small").await;
+}
+
+async fn profile_installs_resumes_and_uninstalls(profile: &str) {
+    let ns = format!("lab-profile-{profile}");
+    fresh_namespace(&ns).await;
+    let first = bigdata(&[
+        "install",
+        "--profile",
+        profile,
+        "-n",
+        &ns,
+        "--timeout",
+        "120s",
+    ]);
+    let log = text(&first);
+    assert!(first.status.success(), "{profile}: {log}");
+    assert!(log.contains("components are healthy"), "{profile}: {log}");
+    // The components' own checks: Spark's RBAC is asked of the real API server; the exec checks
+    // cannot run in a container on a simulated node, and say so instead of passing.
+    if log.contains("-> spark") {
         assert!(
-            !log.contains("ready in"),
-            "{profile}: a release was installed again: {log}"
-        );
-        assert!(log.contains("unchanged and ready"), "{profile}: {log}");
-
-        let status = bigdata(&["status", "-n", &ns, "-o", "json"]);
-        let rows: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-        for row in rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["installed"] == true)
-        {
-            let ready = row["ready"].as_str().unwrap();
-            let (have, want) = ready.split_once('/').unwrap();
-            assert_eq!(have, want, "{profile}: {row}");
-        }
-
-        let gone = bigdata(&["uninstall", "--purge", "-n", &ns]);
-        assert!(gone.status.success(), "{}", text(&gone));
-        let client = Client::try_default().await.unwrap();
-        let claims = Api::<PersistentVolumeClaim>::namespaced(client, &ns)
-            .list(&ListParams::default())
-            .await
-            .unwrap();
-        assert!(
-            claims.items.is_empty(),
-            "{profile}: claims left after --purge"
+            log.contains("spark           ready in") && log.contains("checks: 1 passed"),
+            "{log}"
         );
     }
+    if log.contains("-> hdfs") {
+        assert!(
+            log.contains("1 not run (pod bigdata-hdfs-namenode-0 is on simulated node"),
+            "{profile}: {log}"
+        );
+    }
+
+    // Re-running is safe and leaves healthy releases alone.
+    let again = bigdata(&[
+        "install",
+        "--profile",
+        profile,
+        "-n",
+        &ns,
+        "--timeout",
+        "120s",
+    ]);
+    let log = text(&again);
+    assert!(again.status.success(), "{profile} again: {log}");
+    assert!(
+        !log.contains("ready in"),
+        "{profile}: a release was installed again: {log}"
+    );
+    assert!(log.contains("unchanged and ready"), "{profile}: {log}");
+
+    let status = bigdata(&["status", "-n", &ns, "-o", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    for row in rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["installed"] == true)
+    {
+        let ready = row["ready"].as_str().unwrap();
+        let (have, want) = ready.split_once('/').unwrap();
+        assert_eq!(have, want, "{profile}: {row}");
+    }
+
+    let gone = bigdata(&["uninstall", "--purge", "-n", &ns]);
+    assert!(gone.status.success(), "{}", text(&gone));
+    let client = Client::try_default().await.unwrap();
+    let claims = Api::<PersistentVolumeClaim>::namespaced(client, &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        claims.items.is_empty(),
+        "{profile}: claims left after --purge"
+    );
 }
 
 #[tokio::test]
