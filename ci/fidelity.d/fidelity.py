@@ -11,6 +11,7 @@ Stdlib only, plus PyYAML (Debian's python3-yaml) to read the manifests.
 
   fidelity.py prepare-kafka  MANIFEST WORKDIR           -> WORKDIR/nodes.tsv, WORKDIR/<pod>/..., WORKDIR/jobs/...
   fidelity.py prepare-hdfs   MANIFEST WORKDIR           -> WORKDIR/etc/hadoop/*, WORKDIR/ports.env, WORKDIR/helm-test.sh
+                                                           (metrics.enabled: WORKDIR/metrics.env, metrics-agent.sh)
   fidelity.py prepare-hive   MANIFEST WORKDIR JDBC_HOSTPORT DEFAULT_FS WAREHOUSE THRIFT_PORT -> WORKDIR/conf/*
   fidelity.py cm-data        MANIFEST CONFIGMAP KEY     -> the value on stdout
   fidelity.py free-ports     N                          -> N distinct free TCP ports on 127.0.0.1
@@ -192,6 +193,20 @@ def rewrite_hadoop_xml(text, rw, where, self_ident, root, overrides=None):
 
 # ------------------------------------------------------------------------------------------------- kafka
 
+def kafka_metrics(docs, sts, data, rw, pod, root, main):
+    """metrics.enabled: the exporter's rules in the pod's config dir, ROOT/metrics-agent.sh (the init container that
+    downloads the agent) and the main script with the agent on a port of the pod's own. -> (main script, port)."""
+    write(os.path.join(root, "etc/kafka/bigdata/jmx-exporter.yaml"), data["jmx-exporter.yaml"])
+    c = container(docs, "StatefulSet", sts["metadata"]["name"], "metrics-agent", init=True)
+    mounts = {m["mountPath"] for m in c.get("volumeMounts") or []}
+    write(os.path.join(root, "metrics-agent.sh"), env_prefix(plain_env(c), root) + pod_script(script_of(c), mounts, root), 0o755)
+    m = re.search(r"-javaagent:[^=\s]+=(\d+):", main)
+    if not m:
+        die("%s: metrics.enabled but no -javaagent in the container's command" % pod)
+    port = rw.port(pod + "-metrics", int(m.group(1)))
+    return main[: m.start(1)] + str(port) + main[m.end(1):], port
+
+
 def prepare_kafka(manifest, work):
     docs = load_manifest(manifest)
     full = None
@@ -230,12 +245,15 @@ def prepare_kafka(manifest, work):
             write(os.path.join(root, "etc/kafka/bigdata", key), text)
             env = plain_env(main_c)
             env.update(POD_NAME=pod, CLUSTER_ID=cluster_id)
+            metrics_port = 0
             for name, c in (("init", init_c), ("main", main_c)):
                 e = dict(env, **plain_env(c))
                 s = pod_script(script_of(c), mounts, root)
+                if name == "main" and "jmx-exporter.yaml" in data:
+                    s, metrics_port = kafka_metrics(docs, sts, data, rw, pod, root, s)
                 write(os.path.join(root, name + ".sh"), env_prefix(e, root) + s, 0o755)
             props = dict(l.split("=", 1) for l in text.split("\n") if "=" in l and not l.startswith("#"))
-            nodes.append((pod, pool, props["node.id"], listener_port(props, pool)))
+            nodes.append((pod, pool, props["node.id"], listener_port(props, pool), metrics_port))
     rw.release()
     brokers = ",".join("%s:%s" % (HOST, n[3]) for n in nodes if n[1] == "broker")
 
@@ -335,8 +353,11 @@ def prepare_hdfs(manifest, work):
         problems += p
         write(os.path.join(conf, name), text)
     write(os.path.join(conf, "log4j.properties"), data["log4j.properties"])
+    if "jmx-exporter.yaml" in data:
+        prepare_hdfs_metrics(docs, full, data, rw, work, conf, root)
     rw.release()
-    env = ["HDFS_%s=%d\n" % (re.sub(r"\W", "_", k.split(":")[1]), v) for k, v in sorted(rw.ports.items())]
+    env = ["HDFS_%s=%d\n" % (re.sub(r"\W", "_", k.split(":")[1]), v) for k, v in sorted(rw.ports.items())
+           if not k.endswith("-metrics:%s" % k.split(":")[1])]
     write(os.path.join(work, "ports.env"), "".join(env))
     # The NameNode's init container "format" (its env, /data and /tmp under the root; HADOOP_CONF_DIR is ours).
     nn = [d for d in docs if d.get("kind") == "StatefulSet" and d["metadata"]["name"] == full + "-namenode"]
@@ -354,6 +375,31 @@ def prepare_hdfs(manifest, work):
         s = script_of(c).replace("/tmp/local.txt", root + "/tmp/local.txt")
         write(os.path.join(work, "helm-test.sh"), s, 0o755)
     finish(work, rw, problems)
+
+
+def prepare_hdfs_metrics(docs, full, data, rw, work, conf, root):
+    """metrics.enabled: the exporter's rules, WORKDIR/metrics.env (each daemon's HDFS_<DAEMON>_OPTS as rendered, with
+    the agent's jar under ROOT, its own free port and the rules in our conf; METRICS_<DAEMON>=port) and
+    WORKDIR/metrics-agent.sh (the NameNode's init container that downloads the agent)."""
+    write(os.path.join(conf, "jmx-exporter.yaml"), data["jmx-exporter.yaml"])
+    lines = []
+    for daemon in ("namenode", "datanode"):
+        var = "HDFS_%s_OPTS" % daemon.upper()
+        opts = plain_env(container(docs, "StatefulSet", "%s-%s" % (full, daemon), daemon)).get(var)
+        if not opts:
+            die("the %s container has no %s with metrics.enabled" % (daemon, var))
+        m = re.match(r"^-javaagent:(/[^=]+)=(\d+):(/etc/hadoop/\S+)$", opts)
+        if not m:
+            die("unexpected %s: %s" % (var, opts))
+        jar, port, rules = m.groups()
+        local = rw.port("%s-metrics" % daemon, int(port))
+        agent = "-javaagent:%s=%d:%s" % (root + jar, local, conf + rules[len("/etc/hadoop"):])
+        lines.append("export %s=%s METRICS_%s=%d\n" % (var, shq(agent), daemon.upper(), local))
+    write(os.path.join(work, "metrics.env"), "".join(lines))
+    c = container(docs, "StatefulSet", full + "-namenode", "metrics-agent", init=True)
+    mounts = {m["mountPath"] for m in c.get("volumeMounts") or [] if m["mountPath"] != "/etc/hadoop"}
+    env = {k: v for k, v in plain_env(c).items() if k not in ("HADOOP_CONF_DIR", "HADOOP_LOG_DIR")}
+    write(os.path.join(work, "metrics-agent.sh"), env_prefix(env, root) + pod_script(script_of(c), mounts, root), 0o755)
 
 
 # -------------------------------------------------------------------------------------------------- hive

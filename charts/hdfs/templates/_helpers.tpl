@@ -36,11 +36,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/* Pod annotations: global.podAnnotations + per-component ones + config checksum.
-     Usage: include "hdfs.podAnnotations" (dict "ctx" . "extra" .Values.namenode.podAnnotations) */}}
+     "metrics" true: a daemon with the metrics agent (Prometheus' scrape annotations when metrics.enabled).
+     Usage: include "hdfs.podAnnotations" (dict "ctx" . "extra" .Values.namenode.podAnnotations "metrics" true) */}}
 {{- define "hdfs.podAnnotations" -}}
 {{- $a := dict -}}
 {{- if not .nochecksum -}}
 {{- $_ := set $a "checksum/config" (include (print .ctx.Template.BasePath "/configmap.yaml") .ctx | sha256sum) -}}
+{{- end -}}
+{{- if .metrics -}}
+{{- $a = merge $a (include "hdfs.metrics.annotations" .ctx | fromYaml) -}}
 {{- end -}}
 {{- $a = merge $a (.extra | default dict) (.ctx.Values.global.podAnnotations | default dict) -}}
 {{- toYaml $a -}}
@@ -310,5 +314,92 @@ wait_for() {
 {{- end -}}
 {{- if and .Values.ha.enabled (not .Values.ha.nameservice) -}}
 {{- fail "ha.nameservice must be set when ha.enabled=true" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ---- metrics (metrics.enabled): the Prometheus JMX exporter's agent in the NameNode, DataNode and JournalNode */}}
+
+{{/* The agent's jar in the pod: an emptyDir the metrics-agent init container fills */}}
+{{- define "hdfs.metrics.agentJar" -}}/opt/bigdata/metrics/jmx_prometheus_javaagent.jar{{- end -}}
+
+{{/* The daemon's JVM options (HDFS_<DAEMON>_OPTS, read by bin/hdfs for that daemon only: a client command run in
+     the same container, e.g. `hdfs dfs`, does not load the agent). Usage: include "hdfs.metrics.env" (dict "ctx" . "daemon" "NAMENODE") */}}
+{{- define "hdfs.metrics.env" -}}
+{{- if .ctx.Values.metrics.enabled }}
+- name: HDFS_{{ .daemon }}_OPTS
+  value: "-javaagent:{{ include "hdfs.metrics.agentJar" .ctx }}={{ .ctx.Values.metrics.port }}:/etc/hadoop/jmx-exporter.yaml"
+{{- end }}
+{{- end -}}
+
+{{/* The init container that downloads the agent (the image's `hdfs dfs -cat <url>`) and checks its SHA-256 */}}
+{{- define "hdfs.metrics.initContainer" -}}
+{{- if .Values.metrics.enabled }}
+- name: metrics-agent
+  image: {{ include "hdfs.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  env:
+    {{- include "hdfs.env" (dict "ctx" . "heap" .Values.initHeapSize) | nindent 4 }}
+    - name: AGENT_URL
+      value: {{ .Values.metrics.agent.url | quote }}
+    - name: AGENT_SHA256
+      value: {{ .Values.metrics.agent.sha256 | quote }}
+  command:
+    - /bin/bash
+    - -c
+    - |
+      set -euo pipefail
+      jar={{ include "hdfs.metrics.agentJar" . }}
+      echo "downloading the Prometheus JMX exporter's agent from $AGENT_URL"
+      hdfs dfs -cat "$AGENT_URL" >"$jar.tmp"
+      if ! echo "$AGENT_SHA256  $jar.tmp" | sha256sum -c >/dev/null; then
+        echo "failed to verify $AGENT_URL: its SHA-256 is $(sha256sum "$jar.tmp" | cut -d' ' -f1), not metrics.agent.sha256"
+        exit 1
+      fi
+      mv "$jar.tmp" "$jar"
+  resources:
+    {{- toYaml .Values.initResources | nindent 4 }}
+  volumeMounts:
+    - name: metrics-agent
+      mountPath: /opt/bigdata/metrics
+    {{- include "hdfs.configMounts" . | nindent 4 }}
+{{- end }}
+{{- end -}}
+
+{{/* The daemon container's metrics port */}}
+{{- define "hdfs.metrics.port" -}}
+{{- if .Values.metrics.enabled }}
+- name: metrics
+  containerPort: {{ .Values.metrics.port }}
+{{- end }}
+{{- end -}}
+
+{{/* The daemon container's mount of the agent */}}
+{{- define "hdfs.metrics.mount" -}}
+{{- if .Values.metrics.enabled }}
+- name: metrics-agent
+  mountPath: /opt/bigdata/metrics
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The pod's volume for the agent */}}
+{{- define "hdfs.metrics.volume" -}}
+{{- if .Values.metrics.enabled }}
+- name: metrics-agent
+  emptyDir:
+    sizeLimit: 32Mi
+{{- end }}
+{{- end -}}
+
+{{/* Prometheus' scrape annotations of a daemon's pod (as a dict, merged into the pod's annotations) */}}
+{{- define "hdfs.metrics.annotations" -}}
+{{- if .Values.metrics.enabled -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .Values.metrics.port | quote }}
+prometheus.io/path: /metrics
+{{- else -}}
+{}
 {{- end -}}
 {{- end -}}

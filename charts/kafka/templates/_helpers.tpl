@@ -203,6 +203,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "kafka.podAnnotations" -}}
 {{- $a := dict -}}
 {{- with .checksum }}{{ $_ := set $a "checksum/config" . }}{{ end -}}
+{{- if .metrics }}{{ $a = merge $a (include "kafka.metrics.annotations" .ctx | fromYaml) }}{{ end -}}
 {{- $a = merge $a (.extra | default dict) (.ctx.Values.global.podAnnotations | default dict) -}}
 {{- toYaml $a -}}
 {{- end -}}
@@ -242,4 +243,63 @@ for attempt in $(seq 1 60); do
   if [ "$attempt" = 60 ]; then echo "brokers at $B do not answer"; cat /tmp/api-versions.txt; exit 1; fi
   echo "waiting for the brokers at $B"; sleep 5
 done
+{{- end -}}
+
+{{/* ---- metrics (metrics.enabled): the Prometheus JMX exporter's agent in every broker and controller */}}
+
+{{- define "kafka.metrics.agentJar" -}}/opt/bigdata/metrics/jmx_prometheus_javaagent.jar{{- end -}}
+
+{{/* The init container that downloads the agent (the image's wget) and checks its SHA-256 */}}
+{{- define "kafka.metrics.initContainer" -}}
+{{- if .Values.metrics.enabled }}
+- name: metrics-agent
+  image: {{ include "kafka.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  env:
+    - name: AGENT_URL
+      value: {{ .Values.metrics.agent.url | quote }}
+    - name: AGENT_SHA256
+      value: {{ .Values.metrics.agent.sha256 | quote }}
+  command:
+    - /bin/bash
+    - -c
+    - |
+      set -euo pipefail
+      jar={{ include "kafka.metrics.agentJar" . }}
+      echo "downloading the Prometheus JMX exporter's agent from $AGENT_URL"
+      wget -q -O "$jar.tmp" "$AGENT_URL"
+      if ! echo "$AGENT_SHA256  $jar.tmp" | sha256sum -c >/dev/null; then
+        echo "failed to verify $AGENT_URL: its SHA-256 is $(sha256sum "$jar.tmp" | cut -d' ' -f1), not metrics.agent.sha256"
+        exit 1
+      fi
+      mv "$jar.tmp" "$jar"
+  resources:
+    {{- toYaml .Values.initResources | nindent 4 }}
+  volumeMounts:
+    - name: metrics-agent
+      mountPath: /opt/bigdata/metrics
+    - name: tmp
+      mountPath: /tmp
+{{- end }}
+{{- end -}}
+
+{{/* The broker's or controller's start: the agent in KAFKA_OPTS of that JVM only (a tool run in the container,
+     such as kafka-topics.sh, does not load it) */}}
+{{- define "kafka.metrics.opts" -}}
+{{- if .Values.metrics.enabled -}}
+export KAFKA_OPTS="${KAFKA_OPTS:-} -javaagent:{{ include "kafka.metrics.agentJar" . }}={{ .Values.metrics.port }}:/etc/kafka/bigdata/jmx-exporter.yaml" &&
+{{- end -}}
+{{- end -}}
+
+{{/* Prometheus' scrape annotations (a YAML map) */}}
+{{- define "kafka.metrics.annotations" -}}
+{{- if .Values.metrics.enabled -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .Values.metrics.port | quote }}
+prometheus.io/path: /metrics
+{{- else -}}
+{}
+{{- end -}}
 {{- end -}}

@@ -29,7 +29,7 @@ spec:
       labels:
         {{- include "kafka.labels" (dict "ctx" $ctx "component" $pool) | nindent 8 }}
       annotations:
-        {{- include "kafka.podAnnotations" (dict "ctx" $ctx "extra" $pv.podAnnotations "checksum" $checksum) | nindent 8 }}
+        {{- include "kafka.podAnnotations" (dict "ctx" $ctx "extra" $pv.podAnnotations "checksum" $checksum "metrics" true) | nindent 8 }}
     spec:
       {{- with $v.global.imagePullSecrets }}
       imagePullSecrets:
@@ -50,6 +50,7 @@ spec:
       affinity:
         {{- include "kafka.affinity" (dict "ctx" $ctx "component" $pool "affinity" $pv.affinity) | trim | nindent 8 }}
       initContainers:
+        {{- include "kafka.metrics.initContainer" $ctx | nindent 8 }}
         # Format the log dir ONLY when it is empty (no meta.properties); --ignore-formatted as a second guard.
         - name: format-storage
           image: {{ include "kafka.image" $ctx }}
@@ -103,7 +104,7 @@ spec:
           command:
             - /bin/bash
             - -c
-            - exec /opt/kafka/bin/kafka-server-start.sh "/etc/kafka/bigdata/server-${POD_NAME##*-}.properties"
+            - {{ include "kafka.metrics.opts" $ctx }} exec /opt/kafka/bin/kafka-server-start.sh "/etc/kafka/bigdata/server-${POD_NAME##*-}.properties"
           env:
             - name: POD_NAME
               valueFrom:
@@ -119,6 +120,10 @@ spec:
             {{- if and (not $isController) $v.listeners.external.enabled }}
             - name: external
               containerPort: 9094
+            {{- end }}
+            {{- if $v.metrics.enabled }}
+            - name: metrics
+              containerPort: {{ $v.metrics.port }}
             {{- end }}
           startupProbe:
             tcpSocket:
@@ -148,12 +153,22 @@ spec:
               readOnly: true
             - name: tmp
               mountPath: /tmp
+            {{- if $v.metrics.enabled }}
+            - name: metrics-agent
+              mountPath: /opt/bigdata/metrics
+              readOnly: true
+            {{- end }}
       volumes:
         - name: config
           configMap:
             name: {{ $fullname }}-{{ $pool }}-config
         - name: tmp
           emptyDir: {}
+        {{- if $v.metrics.enabled }}
+        - name: metrics-agent
+          emptyDir:
+            sizeLimit: 32Mi
+        {{- end }}
   volumeClaimTemplates:
     - metadata:
         name: data
