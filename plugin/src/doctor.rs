@@ -38,7 +38,13 @@ pub struct ClusterFacts {
     pub nodes: Result<Vec<NodeFacts>, String>,
     /// The default StorageClasses, or why the user may not list them.
     pub default_storage_classes: Result<Vec<String>, String>,
+    /// Whether the cluster serves the Prometheus Operator's PodMonitor kind (the charts then make one
+    /// for the metrics they expose), or why discovery could not tell.
+    pub pod_monitors: Result<bool, String>,
 }
+
+/// The API the charts' PodMonitors use (the Prometheus Operator's CRDs).
+pub const POD_MONITOR_API: &str = "monitoring.coreos.com/v1";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeFacts {
@@ -84,7 +90,9 @@ pub async fn gather(client: &Client) -> Result<ClusterFacts, DoctorError> {
             .await
             .or_explain(|| "list storage classes".to_string()),
     )?;
+    let pod_monitors = pod_monitors_served(client).await;
     Ok(ClusterFacts {
+        pod_monitors,
         server_minor: version.minor.trim_end_matches('+').parse().unwrap_or(0),
         server_version: version.git_version,
         nodes: nodes.map(|list| list.items.iter().map(node_facts).collect()),
@@ -102,6 +110,19 @@ pub async fn gather(client: &Client) -> Result<ClusterFacts, DoctorError> {
                 .collect()
         }),
     })
+}
+
+/// Whether discovery lists PodMonitor in monitoring.coreos.com/v1: a group the server does not serve
+/// answers 404.
+async fn pod_monitors_served(client: &Client) -> Result<bool, String> {
+    match client.list_api_group_resources(POD_MONITOR_API).await {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.kind == "PodMonitor")),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(e) => Err(format!(
+            "failed to discover {POD_MONITOR_API}: {}",
+            crate::access::explain(&e)
+        )),
+    }
 }
 
 /// A forbidden read becomes a fact (what the API server refused: the permission rows of the checks
@@ -140,7 +161,31 @@ pub fn evaluate(facts: &ClusterFacts) -> Vec<Check> {
         version_check(facts),
         nodes_check(facts),
         storage_check(facts),
+        pod_monitors_check(facts),
     ]
+}
+
+/// Informs, never fails: the Prometheus Operator is optional (the pods' scrape annotations work without it).
+fn pod_monitors_check(facts: &ClusterFacts) -> Check {
+    let name = "prometheus operator";
+    match &facts.pod_monitors {
+        Err(why) => not_checked(name, why),
+        Ok(true) => Check {
+            name: name.into(),
+            status: Status::Pass,
+            detail: format!(
+                "PodMonitor ({POD_MONITOR_API}) served: the charts with metrics.enabled make one each"
+            ),
+        },
+        Ok(false) => Check {
+            name: name.into(),
+            status: Status::Pass,
+            detail: format!(
+                "not installed (no PodMonitor in {POD_MONITOR_API}): metrics.enabled pods are found by their \
+                 prometheus.io/scrape annotations; no PodMonitors are made"
+            ),
+        },
+    }
 }
 
 fn version_check(facts: &ClusterFacts) -> Check {
@@ -406,7 +451,22 @@ mod tests {
                 allocatable_memory_bytes: 16 << 30,
             }]),
             default_storage_classes: Ok(vec!["standard".into()]),
+            pod_monitors: Ok(false),
         }
+    }
+
+    #[test]
+    fn the_prometheus_operator_is_reported_present_or_absent_never_failed() {
+        let mut f = facts();
+        let absent = evaluate(&f).pop().unwrap();
+        assert_eq!(
+            (absent.status, absent.name.as_str()),
+            (Status::Pass, "prometheus operator")
+        );
+        assert!(absent.detail.contains("prometheus.io/scrape"), "{absent:?}");
+        f.pod_monitors = Ok(true);
+        let present = evaluate(&f).pop().unwrap();
+        assert!(present.detail.contains("make one each"), "{present:?}");
     }
 
     #[test]

@@ -1052,3 +1052,95 @@ async fn the_documented_role_is_enough_for_every_command() {
     assert!(gone.status.success(), "{log}");
     assert!(log.contains("purged bigdata-mysql"), "{log}");
 }
+
+/// The Prometheus Operator's PodMonitor kind, as its CRD declares it (the schema left open): what the
+/// charts need from a cluster to make PodMonitors. No operator runs in the lab; the kind is enough.
+const POD_MONITOR_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: podmonitors.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {kind: PodMonitor, listKind: PodMonitorList, plural: podmonitors, singular: podmonitor}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+/// With the PodMonitor kind served, doctor says so, and a chart with metrics on makes a PodMonitor that
+/// selects its pods' `metrics` port (helm sees the kind through discovery: .Capabilities).
+#[tokio::test]
+#[ignore = "needs the lab (ci/lab up)"]
+async fn a_pod_monitor_is_made_when_the_cluster_serves_the_kind() {
+    let mut apply = Command::new(kubectl_bin())
+        .args(["apply", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    apply
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(POD_MONITOR_CRD.as_bytes())
+        .unwrap();
+    assert!(apply.wait().unwrap().success(), "kubectl apply of the CRD");
+    let established = Command::new(kubectl_bin())
+        .args([
+            "wait",
+            "--for=condition=Established",
+            "crd/podmonitors.monitoring.coreos.com",
+            "--timeout=60s",
+        ])
+        .output()
+        .unwrap();
+    assert!(established.status.success(), "{}", text(&established));
+
+    let doctor = bigdata(&["doctor"]);
+    let log = text(&doctor);
+    assert!(
+        log.contains("prometheus operator")
+            && log.contains("PodMonitor (monitoring.coreos.com/v1) served"),
+        "{log}"
+    );
+
+    let ns = "lab-install-podmonitor";
+    fresh_namespace(ns).await;
+    let chart = repo().join("charts/hdfs");
+    let install = Command::new(helm_bin())
+        .args(["install", "bigdata-hdfs"])
+        .arg(&chart)
+        .args([
+            "-n",
+            ns,
+            "--create-namespace",
+            "--set",
+            "metrics.enabled=true",
+        ])
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{}", text(&install));
+    let port = Command::new(kubectl_bin())
+        .args([
+            "get",
+            "podmonitor",
+            "bigdata-hdfs",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.spec.podMetricsEndpoints[0].port} {.spec.selector.matchExpressions[0].values}",
+        ])
+        .output()
+        .unwrap();
+    let got = text(&port);
+    assert!(
+        port.status.success() && got.starts_with("metrics ") && got.contains("namenode"),
+        "{got}"
+    );
+    bigdata(&["uninstall", "--purge", "-n", ns]);
+}

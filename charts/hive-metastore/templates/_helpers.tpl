@@ -140,6 +140,11 @@ imagePullSecrets:
 {{- /* No translation of managed tables to external ones: older clients (Spark's Hive 2.3) create managed tables. */ -}}
 {{- $_ := set $p "metastore.metadata.transformer.class" " " -}}
 {{- $_ := set $p "hive.metastore.disallow.incompatible.col.type.changes" "false" -}}
+{{- if .Values.metrics.enabled -}}
+{{- /* The metastore's Dropwizard metrics, reported to JMX (where the agent reads them) */ -}}
+{{- $_ := set $p "metastore.metrics.enabled" "true" -}}
+{{- $_ := set $p "metastore.metrics.reporters" "jmx" -}}
+{{- end -}}
 {{- range $k, $v := .Values.hiveSite -}}
 {{- $_ := set $p $k $v -}}
 {{- end -}}
@@ -263,5 +268,57 @@ imagePullSecrets:
   mountPath: /opt/hive/conf/hdfs-site.xml
   subPath: hdfs-site.xml
   readOnly: true
+{{- end }}
+{{- if .Values.metrics.enabled }}
+- name: conf
+  mountPath: /opt/hive/conf/jmx-exporter.yaml
+  subPath: jmx-exporter.yaml
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* ---- metrics (metrics.enabled): the Prometheus JMX exporter's agent in the metastore's JVM */}}
+
+{{- define "hive-metastore.metrics.agentJar" -}}/opt/bigdata/metrics/jmx_prometheus_javaagent.jar{{- end -}}
+
+{{/* SERVICE_OPTS of the metastore: jvmOpts, and the agent (the image's entrypoint gives them to the metastore's JVM
+     only: schematool and `hadoop fs` run in the pod do not load it) */}}
+{{- define "hive-metastore.serviceOpts" -}}
+{{- .Values.jvmOpts -}}
+{{- if .Values.metrics.enabled }} -javaagent:{{ include "hive-metastore.metrics.agentJar" . }}={{ .Values.metrics.port }}:/opt/hive/conf/jmx-exporter.yaml{{- end -}}
+{{- end -}}
+
+{{/* The init container that downloads the agent (the image's `hadoop fs -cat`) and checks its SHA-256 */}}
+{{- define "hive-metastore.metrics.initContainer" -}}
+{{- if .Values.metrics.enabled }}
+- name: metrics-agent
+  image: {{ include "hive-metastore.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["/bin/bash", "-c"]
+  args:
+    - |
+      set -euo pipefail
+      jar={{ include "hive-metastore.metrics.agentJar" . }}
+      echo "downloading the Prometheus JMX exporter's agent from $AGENT_URL"
+      hadoop fs -cat "$AGENT_URL" >"$jar.tmp"
+      if ! echo "$AGENT_SHA256  $jar.tmp" | sha256sum -c >/dev/null; then
+        echo "failed to verify $AGENT_URL: its SHA-256 is $(sha256sum "$jar.tmp" | cut -d' ' -f1), not metrics.agent.sha256"
+        exit 1
+      fi
+      mv "$jar.tmp" "$jar"
+  env:
+    - name: AGENT_URL
+      value: {{ .Values.metrics.agent.url | quote }}
+    - name: AGENT_SHA256
+      value: {{ .Values.metrics.agent.sha256 | quote }}
+    - name: HADOOP_HEAPSIZE_MAX
+      value: 128m
+  resources:
+    {{- toYaml .Values.jdbcDriver.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: metrics-agent
+      mountPath: /opt/bigdata/metrics
 {{- end }}
 {{- end -}}
