@@ -27,7 +27,7 @@ use crate::output::{Progress, describe};
 use crate::plan::Plan;
 use crate::resources::{Requests, requests_of};
 use crate::verify::{JobInputs, Verdict};
-use crate::{access, batch, catalog, cluster, doctor, home, profile, report, verify};
+use crate::{access, batch, catalog, cluster, doctor, home, profile, report, ui, verify};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -473,6 +473,8 @@ struct ComponentStatus {
     helm_status: Option<String>,
     ready: String,
     endpoints: Vec<String>,
+    /// The component's web UIs and the `kubectl port-forward` that reaches each.
+    uis: Vec<ui::UiLink>,
 }
 
 async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
@@ -483,10 +485,10 @@ async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
     for component in Component::ALL {
         let release = format!("{}-{}", target.platform, component.chart());
         let status = helm.status(&release).await?;
-        let (ready, endpoints) = if status.is_some() {
+        let (ready, services) = if status.is_some() {
             (
                 readiness(&client, &ns, &release).await?,
-                endpoints(&client, &ns, &release).await?,
+                services(&client, &ns, &release).await?,
             )
         } else {
             ("-".to_string(), Vec::new())
@@ -498,7 +500,8 @@ async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
             helm_status: status.map(|s| s.info.status),
             release,
             ready,
-            endpoints,
+            endpoints: endpoints(&ns, &services),
+            uis: ui::links(component, &target.platform, &ns, &services),
         });
     }
     match output {
@@ -521,6 +524,13 @@ async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
                     r.ready,
                     r.endpoints.join(" ")
                 );
+            }
+            let uis: Vec<&ui::UiLink> = rows.iter().flat_map(|r| &r.uis).collect();
+            if !uis.is_empty() {
+                println!("\n{:<22} {:<24} REACH IT WITH", "UI", "URL");
+                for link in uis {
+                    println!("{:<22} {:<24} {}", link.name, link.url, link.command);
+                }
             }
         }
     }
@@ -554,8 +564,8 @@ async fn readiness(client: &Client, ns: &str, release: &str) -> Result<String> {
     Ok(format!("{ready}/{wanted}"))
 }
 
-/// `service.namespace.svc:port` of the release's Services that have a cluster IP.
-async fn endpoints(client: &Client, ns: &str, release: &str) -> Result<Vec<String>> {
+/// The release's Services that have a cluster IP (not the headless ones), with their ports.
+async fn services(client: &Client, ns: &str, release: &str) -> Result<Vec<ui::ServicePorts>> {
     let mut found = Vec::new();
     for svc in Api::<Service>::namespaced(client.clone(), ns)
         .list(&by_release(release))
@@ -567,11 +577,27 @@ async fn endpoints(client: &Client, ns: &str, release: &str) -> Result<Vec<Strin
         if spec.cluster_ip.as_deref() == Some("None") {
             continue;
         }
-        for port in spec.ports.unwrap_or_default() {
-            found.push(format!("{name}.{ns}.svc:{}", port.port));
-        }
+        let ports = spec
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.name.unwrap_or_default(), p.port))
+            .collect();
+        found.push(ui::ServicePorts { name, ports });
     }
     Ok(found)
+}
+
+/// `service.namespace.svc:port` of each port of `services`.
+fn endpoints(ns: &str, services: &[ui::ServicePorts]) -> Vec<String> {
+    services
+        .iter()
+        .flat_map(|s| {
+            s.ports
+                .iter()
+                .map(move |(_, port)| format!("{}.{ns}.svc:{port}", s.name))
+        })
+        .collect()
 }
 
 async fn uninstall(target: TargetArgs, purge: bool) -> Result<ExitCode> {

@@ -22,4 +22,5 @@ pub mod profile;
 pub mod quantity;
 pub mod report;
 pub mod resources;
+pub mod ui;
 pub mod verify;

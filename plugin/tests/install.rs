@@ -157,6 +157,34 @@ async fn profile_installs_resumes_and_uninstalls(profile: &str) {
         let ready = row["ready"].as_str().unwrap();
         let (have, want) = ready.split_once('/').unwrap();
         assert_eq!(have, want, "{profile}: {row}");
+        // the web UIs, with the port-forward that reaches each, from the release's own Services
+        let command = |name: &str| {
+            row["uis"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["name"] == name)
+                .map(|u| u["command"].as_str().unwrap().to_string())
+        };
+        match row["component"].as_str().unwrap() {
+            "hdfs" => assert_eq!(
+                command("HDFS NameNode").as_deref(),
+                Some(
+                    format!("kubectl -n {ns} port-forward svc/bigdata-hdfs-namenode 9870:9870")
+                        .as_str()
+                ),
+                "{profile}: {row}"
+            ),
+            "spark" => assert_eq!(
+                command("Spark history server").as_deref(),
+                Some(
+                    format!("kubectl -n {ns} port-forward svc/bigdata-spark-history 18080:18080")
+                        .as_str()
+                ),
+                "{profile}: {row}"
+            ),
+            _ => {}
+        }
     }
 
     let gone = bigdata(&["uninstall", "--purge", "-n", &ns]);
