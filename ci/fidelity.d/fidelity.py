@@ -357,17 +357,13 @@ def prepare_hdfs(manifest, work):
         prepare_hdfs_metrics(docs, full, data, rw, work, conf, root)
     rw.release()
     env = ["HDFS_%s=%d\n" % (re.sub(r"\W", "_", k.split(":")[1]), v) for k, v in sorted(rw.ports.items())
-           if not k.endswith("-metrics:%s" % k.split(":")[1])]
+           if not k.split(":")[0].endswith("-metrics")]
     write(os.path.join(work, "ports.env"), "".join(env))
     # The NameNode's init container "format" (its env, /data and /tmp under the root; HADOOP_CONF_DIR is ours).
     nn = [d for d in docs if d.get("kind") == "StatefulSet" and d["metadata"]["name"] == full + "-namenode"]
     if not nn:
         die("no StatefulSet %s-namenode rendered" % full)
-    c = container(docs, "StatefulSet", full + "-namenode", "format", init=True)
-    mounts = {m["mountPath"] for m in c.get("volumeMounts") or [] if m["mountPath"] != "/etc/hadoop"}
-    env = {k: v for k, v in plain_env(c).items() if k not in ("HADOOP_CONF_DIR", "HADOOP_LOG_DIR")}
-    env["POD_NAME"] = full + "-namenode-0"
-    write(os.path.join(work, "format.sh"), env_prefix(env, root) + pod_script(script_of(c), mounts, root), 0o755)
+    write(os.path.join(work, "format.sh"), namenode_init_script(docs, full, "format", root), 0o755)
     test = [d for d in docs if d.get("kind") == "Pod"]
     if test:
         c = test[0]["spec"]["containers"][0]
@@ -396,10 +392,17 @@ def prepare_hdfs_metrics(docs, full, data, rw, work, conf, root):
         agent = "-javaagent:%s=%d:%s" % (root + jar, local, conf + rules[len("/etc/hadoop"):])
         lines.append("export %s=%s METRICS_%s=%d\n" % (var, shq(agent), daemon.upper(), local))
     write(os.path.join(work, "metrics.env"), "".join(lines))
-    c = container(docs, "StatefulSet", full + "-namenode", "metrics-agent", init=True)
+    write(os.path.join(work, "metrics-agent.sh"), namenode_init_script(docs, full, "metrics-agent", root), 0o755)
+
+
+def namenode_init_script(docs, full, name, root):
+    """The NameNode pod's init container NAME on this machine (pod -0): its env and volume mounts under ROOT;
+    HADOOP_CONF_DIR, HADOOP_LOG_DIR and /etc/hadoop are ours."""
+    c = container(docs, "StatefulSet", full + "-namenode", name, init=True)
     mounts = {m["mountPath"] for m in c.get("volumeMounts") or [] if m["mountPath"] != "/etc/hadoop"}
     env = {k: v for k, v in plain_env(c).items() if k not in ("HADOOP_CONF_DIR", "HADOOP_LOG_DIR")}
-    write(os.path.join(work, "metrics-agent.sh"), env_prefix(env, root) + pod_script(script_of(c), mounts, root), 0o755)
+    env["POD_NAME"] = full + "-namenode-0"
+    return env_prefix(env, root) + pod_script(script_of(c), mounts, root)
 
 
 # -------------------------------------------------------------------------------------------------- hive

@@ -101,15 +101,18 @@ async fn profile_small_installs_resumes_and_uninstalls() {
 async fn profile_installs_resumes_and_uninstalls(profile: &str) {
     let ns = format!("lab-profile-{profile}");
     fresh_namespace(&ns).await;
-    let first = bigdata(&[
-        "install",
-        "--profile",
-        profile,
-        "-n",
-        &ns,
-        "--timeout",
-        "120s",
-    ]);
+    let install = || {
+        bigdata(&[
+            "install",
+            "--profile",
+            profile,
+            "-n",
+            &ns,
+            "--timeout",
+            "120s",
+        ])
+    };
+    let first = install();
     let log = text(&first);
     assert!(first.status.success(), "{profile}: {log}");
     assert!(log.contains("components are healthy"), "{profile}: {log}");
@@ -129,15 +132,7 @@ async fn profile_installs_resumes_and_uninstalls(profile: &str) {
     }
 
     // Re-running is safe and leaves healthy releases alone.
-    let again = bigdata(&[
-        "install",
-        "--profile",
-        profile,
-        "-n",
-        &ns,
-        "--timeout",
-        "120s",
-    ]);
+    let again = install();
     let log = text(&again);
     assert!(again.status.success(), "{profile} again: {log}");
     assert!(
