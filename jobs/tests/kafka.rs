@@ -1000,7 +1000,7 @@ fn landing_failure_aborts_and_a_restart_lands_everything() {
     eprintln!("failed as expected, {committed} aggregates committed before");
     assert!(
         committed > 0,
-        "no transaction was committed before the failure"
+        "no transaction was committed before the failure:\n{log}"
     );
 
     rt.block_on(async {
