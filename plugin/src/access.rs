@@ -161,6 +161,43 @@ const SPARK: &[Need] = &[
     ),
 ];
 
+/// What the monitoring chart needs besides: Prometheus's ServiceAccount, and the Role (read the pods, to
+/// find the targets) and RoleBinding it is given.
+const MONITORING: &[Need] = &[
+    need(
+        "",
+        "serviceaccounts",
+        MANAGE,
+        "the monitoring chart creates one for Prometheus",
+    ),
+    need(
+        "rbac.authorization.k8s.io",
+        "roles",
+        MANAGE,
+        "the monitoring chart creates a Role for Prometheus",
+    ),
+    need(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        MANAGE,
+        "the monitoring chart binds its Role",
+    ),
+    need(
+        "",
+        "persistentvolumeclaims",
+        &["get", "list", "watch", "create", "patch", "delete"],
+        "the monitoring chart creates one when prometheus.persistence.enabled",
+    ),
+];
+
+/// What an install needs when a chart makes a PodMonitor (its metrics on, on a cluster that serves the kind).
+const POD_MONITORS: &[Need] = &[need(
+    "monitoring.coreos.com",
+    "podmonitors",
+    MANAGE,
+    "the charts with metrics.enabled make a PodMonitor each, as the cluster serves the kind",
+)];
+
 /// What only some commands need, outside the namespace: without it they still work, with less.
 const CLUSTER: &[Need] = &[
     need(
@@ -218,7 +255,16 @@ pub fn needed(components: &[Component]) -> Vec<Permission> {
     if components.contains(&Component::Spark) {
         needs.extend_from_slice(SPARK);
     }
+    if components.contains(&Component::Monitoring) {
+        // Its Role grants get/list/watch on pods, which COMMON holds already.
+        needs.extend_from_slice(MONITORING);
+    }
     merge(&needs)
+}
+
+/// The permissions to manage the PodMonitors the charts make. Pure.
+pub fn pod_monitors_needed() -> Vec<Permission> {
+    merge(POD_MONITORS)
 }
 
 /// The cluster-wide permissions that only make some checks possible. Pure.
@@ -713,6 +759,25 @@ mod tests {
         // one entry per resource
         let names: BTreeSet<String> = spark.iter().map(Permission::name).collect();
         assert_eq!(names.len(), spark.len());
+    }
+
+    #[test]
+    fn monitoring_needs_prometheus_rbac_only_when_installed() {
+        let kafka = needed(&[Component::Kafka]);
+        assert!(!kafka.iter().any(|p| p.resource == "serviceaccounts"));
+        let monitoring = needed(&[Component::Monitoring]);
+        for name in [
+            "serviceaccounts",
+            "roles.rbac.authorization.k8s.io",
+            "rolebindings.rbac.authorization.k8s.io",
+        ] {
+            assert!(monitoring.iter().any(|p| p.name() == name), "{name}");
+        }
+        // what its Role grants Prometheus, the plugin holds already
+        let pods = monitoring.iter().find(|p| p.name() == "pods").unwrap();
+        for verb in ["get", "list", "watch"] {
+            assert!(pods.verbs.contains(&verb));
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::health::wait::INSTANCE_LABEL;
 use crate::helm::Helm;
 use crate::install::Installer;
 use crate::output::{Progress, describe};
-use crate::plan::Plan;
+use crate::plan::{Plan, Release};
 use crate::resources::{Requests, requests_of};
 use crate::verify::{JobInputs, Verdict};
 use crate::{access, batch, catalog, cluster, doctor, home, profile, report, ui, verify};
@@ -336,7 +336,12 @@ async fn prepare(client: &Client, namespace: &str, plan: &Plan) -> Result<()> {
         eprintln!("created namespace {namespace}");
     }
     let components: Vec<Component> = plan.releases.iter().map(|r| r.component).collect();
-    let needed = access::needed(&components);
+    let mut needed = access::needed(&components);
+    if plan.releases.iter().any(Release::wants_pod_monitor)
+        && doctor::pod_monitors_served(client).await == Ok(true)
+    {
+        needed.extend(access::pod_monitors_needed());
+    }
     match access::missing(client, Some(namespace), &needed).await {
         Ok(missing) if missing.is_empty() => Ok(()),
         Ok(missing) => Err(MissingPermissions {

@@ -13,16 +13,18 @@ pub enum Component {
     HiveMetastore,
     Spark,
     Kafka,
+    Monitoring,
 }
 
 impl Component {
     /// Every component, in a stable order.
-    pub const ALL: [Component; 5] = [
+    pub const ALL: [Component; 6] = [
         Component::Mysql,
         Component::Hdfs,
         Component::HiveMetastore,
         Component::Spark,
         Component::Kafka,
+        Component::Monitoring,
     ];
 
     /// The chart's directory under `charts/`, which is also its key in the values.
@@ -33,13 +35,15 @@ impl Component {
             Component::HiveMetastore => "hive-metastore",
             Component::Spark => "spark",
             Component::Kafka => "kafka",
+            Component::Monitoring => "monitoring",
         }
     }
 
     /// The components this one needs installed and healthy first.
     pub fn depends_on(self) -> &'static [Component] {
         match self {
-            Component::Mysql | Component::Hdfs | Component::Kafka => &[],
+            // Monitoring finds the pods as they come (Prometheus watches them): it needs none first.
+            Component::Mysql | Component::Hdfs | Component::Kafka | Component::Monitoring => &[],
             Component::HiveMetastore => &[Component::Mysql, Component::Hdfs],
             Component::Spark => &[Component::Hdfs, Component::HiveMetastore],
         }

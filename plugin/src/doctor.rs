@@ -114,7 +114,7 @@ pub async fn gather(client: &Client) -> Result<ClusterFacts, DoctorError> {
 
 /// Whether discovery lists PodMonitor in monitoring.coreos.com/v1: a group the server does not serve
 /// answers 404.
-async fn pod_monitors_served(client: &Client) -> Result<bool, String> {
+pub async fn pod_monitors_served(client: &Client) -> Result<bool, String> {
     match client.list_api_group_resources(POD_MONITOR_API).await {
         Ok(list) => Ok(list.resources.iter().any(|r| r.kind == "PodMonitor")),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),

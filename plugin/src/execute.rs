@@ -135,6 +135,7 @@ mod tests {
                     HiveMetastore => 18,
                     Spark => 3,
                     Kafka => 10,
+                    Monitoring => 2,
                 };
                 tokio::time::sleep(Duration::from_secs(seconds)).await;
                 if Some(release.component) == fail {

@@ -51,6 +51,27 @@ pub struct Release {
     pub values: Value,
 }
 
+impl Release {
+    /// Whether this release's chart makes a PodMonitor on a cluster that serves the kind: its metrics are
+    /// on (`metrics.enabled`), and neither `metrics.podMonitor.enabled` (on by default) nor Kafka's
+    /// Strimzi mode turns it off.
+    pub fn wants_pod_monitor(&self) -> bool {
+        let has_template = matches!(
+            self.component,
+            Component::Hdfs | Component::HiveMetastore | Component::Kafka
+        );
+        let flag = |path: &[&str]| {
+            path.iter()
+                .try_fold(&self.values, |v, key| v.get(*key))
+                .and_then(Value::as_bool)
+        };
+        has_template
+            && flag(&["metrics", "enabled"]) == Some(true)
+            && flag(&["metrics", "podMonitor", "enabled"]) != Some(false)
+            && flag(&["strimzi", "enabled"]) != Some(true)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub platform: String,
@@ -295,5 +316,26 @@ kafka: {enabled: true}
             let error = Plan::build(&values(yaml)).unwrap_err().to_string();
             assert!(error.contains(expected), "{yaml}: {error}");
         }
+    }
+
+    #[test]
+    fn a_pod_monitor_is_wanted_only_with_metrics_on_and_not_turned_off() {
+        let plan = |text: &str| Plan::build(&serde_yaml::from_str(text).unwrap()).unwrap();
+        let wanted = |plan: &Plan| -> Vec<Component> {
+            plan.releases
+                .iter()
+                .filter(|r| r.wants_pod_monitor())
+                .map(|r| r.component)
+                .collect()
+        };
+        assert!(wanted(&plan("hdfs: {enabled: true}\nkafka: {enabled: true}")).is_empty());
+        let on = plan(
+            "mysql: {enabled: true, metrics: {enabled: true}}\n\
+             hdfs: {enabled: true, metrics: {enabled: true}}\n\
+             hive-metastore: {enabled: true, metrics: {enabled: true, podMonitor: {enabled: false}}}\n\
+             kafka: {enabled: true, metrics: {enabled: true}, strimzi: {enabled: true}}",
+        );
+        // mysql's chart has no PodMonitor; the metastore's is turned off; Strimzi makes its own
+        assert_eq!(wanted(&on), [Component::Hdfs]);
     }
 }

@@ -27,6 +27,18 @@ const UIS: &[Ui] = &[
         service_suffix: "spark-history",
         port_name: "http",
     },
+    Ui {
+        component: Component::Monitoring,
+        name: "Prometheus",
+        service_suffix: "prometheus",
+        port_name: "http",
+    },
+    Ui {
+        component: Component::Monitoring,
+        name: "Grafana",
+        service_suffix: "grafana",
+        port_name: "http",
+    },
 ];
 
 /// A Service of a release, as status lists them: its name and its (port name, port) pairs.

@@ -178,8 +178,32 @@ async fn profile_installs_resumes_and_uninstalls(profile: &str) {
                 ),
                 "{profile}: {row}"
             ),
+            "monitoring" => {
+                for (name, service, port) in [
+                    ("Prometheus", "bigdata-prometheus", 9090),
+                    ("Grafana", "bigdata-grafana", 3000),
+                ] {
+                    assert_eq!(
+                        command(name),
+                        Some(format!(
+                            "kubectl -n {ns} port-forward svc/{service} {port}:{port}"
+                        )),
+                        "{profile}: {row}"
+                    );
+                }
+            }
             _ => {}
         }
+    }
+
+    if profile == "full" {
+        assert!(
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["component"] == "monitoring" && r["installed"] == true),
+            "full installs the monitoring component: {rows}"
+        );
     }
 
     let gone = bigdata(&["uninstall", "--purge", "-n", &ns]);
@@ -1009,18 +1033,22 @@ async fn a_namespace_admin_installs_without_cluster_wide_rights() {
     assert!(gone.status.success(), "{}", text(&gone));
 }
 
+/// The rules of the Role docs/plugin.md#permissions documents (plugin/rbac/role.yaml).
+fn documented_role_rules() -> Vec<serde_json::Value> {
+    let role: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("plugin/rbac/role.yaml")).unwrap(),
+    )
+    .unwrap();
+    serde_json::from_value(serde_json::to_value(&role["rules"]).unwrap()).unwrap()
+}
+
 /// The Role docs/plugin.md#permissions documents (plugin/rbac/role.yaml) is enough for doctor to pass
 /// and for every command: install of every component, status, uninstall --purge.
 #[tokio::test]
 #[ignore = "needs the lab (ci/lab up)"]
 async fn the_documented_role_is_enough_for_every_command() {
     let ns = "lab-perm-role";
-    let role: serde_yaml::Value = serde_yaml::from_str(
-        &std::fs::read_to_string(repo().join("plugin/rbac/role.yaml")).unwrap(),
-    )
-    .unwrap();
-    let rules = serde_json::to_value(&role["rules"]).unwrap();
-    let kubeconfig = kubeconfig_for_account(ns, "ci", rules, None).await;
+    let kubeconfig = kubeconfig_for_account(ns, "ci", json!(documented_role_rules()), None).await;
 
     let doctor = bigdata_as(&kubeconfig, &["doctor", "-n", ns]);
     let log = text(&doctor);
@@ -1130,6 +1158,40 @@ async fn a_pod_monitor_is_made_when_the_cluster_serves_the_kind() {
         log.contains("prometheus operator")
             && log.contains("PodMonitor (monitoring.coreos.com/v1) served"),
         "{log}"
+    );
+
+    // Before installing, a chart that would make a PodMonitor needs the permission for it: a Role without it
+    // (the documented one, less its podmonitors rule) is told so, and nothing is installed.
+    let perm_ns = "lab-perm-podmonitor";
+    let without: Vec<serde_json::Value> = documented_role_rules()
+        .into_iter()
+        .filter(|r| !r["resources"].to_string().contains("podmonitors"))
+        .collect();
+    let kubeconfig = kubeconfig_for_account(perm_ns, "ci", json!(without), None).await;
+    let install = bigdata_as(
+        &kubeconfig,
+        &[
+            "install",
+            "--profile",
+            "hdfs-hive-spark",
+            "-n",
+            perm_ns,
+            "--set",
+            "hdfs.metrics.enabled=true",
+        ],
+    );
+    let log = text(&install);
+    assert!(!install.status.success(), "{log}");
+    assert_clear(&log);
+    assert!(
+        log.contains(
+            "podmonitors.monitoring.coreos.com: get, list, watch, create, update, patch, delete"
+        ),
+        "{log}"
+    );
+    assert!(
+        !log.contains("installing bigdata-"),
+        "started anyway: {log}"
     );
 
     let ns = "lab-install-podmonitor";

@@ -85,8 +85,7 @@ fn exec_checks(platform: &str, component: Component) -> Vec<ExecCheck> {
                 }
             },
         }],
-        Component::HiveMetastore => vec![],
-        Component::Spark => vec![],
+        Component::HiveMetastore | Component::Spark | Component::Monitoring => vec![],
         Component::Kafka => vec![ExecCheck {
             name: "brokers registered",
             pod: format!("{platform}-kafka-broker-0"),

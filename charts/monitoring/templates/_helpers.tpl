@@ -1,0 +1,148 @@
+{{/*
+Names. Every resource is <global.platformName>-<prometheus|grafana>[-<part>], whatever the release is called,
+so the platform's tools find them by a fixed name.
+*/}}
+{{- define "monitoring.platformName" -}}
+{{- (.Values.global).platformName | default "bigdata" -}}
+{{- end -}}
+
+{{- define "monitoring.prometheus.fullname" -}}
+{{- printf "%s-prometheus" (include "monitoring.platformName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "monitoring.grafana.fullname" -}}
+{{- printf "%s-grafana" (include "monitoring.platformName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "monitoring.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: name + instance + component. Call with (dict "ctx" $ "component" "prometheus"). */}}
+{{- define "monitoring.selectorLabels" -}}
+app.kubernetes.io/name: monitoring
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* All labels. Call with (dict "ctx" $ "component" "prometheus"). */}}
+{{- define "monitoring.labels" -}}
+{{ include "monitoring.selectorLabels" . }}
+app.kubernetes.io/part-of: bigdata
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+helm.sh/chart: {{ include "monitoring.chart" .ctx }}
+{{- end -}}
+
+{{- define "monitoring.prometheus.image" -}}
+{{- printf "%s:%s" .Values.prometheus.image.repository .Values.prometheus.image.tag -}}
+{{- end -}}
+
+{{- define "monitoring.grafana.image" -}}
+{{- printf "%s:%s" .Values.grafana.image.repository .Values.grafana.image.tag -}}
+{{- end -}}
+
+{{/* The Secret holding Grafana's admin user and password: existingSecret or <platformName>-grafana. */}}
+{{- define "monitoring.grafana.secretName" -}}
+{{- .Values.grafana.admin.existingSecret | default (include "monitoring.grafana.fullname" .) -}}
+{{- end -}}
+
+{{/* Prometheus's URL inside the cluster (Grafana's datasource, the tests). */}}
+{{- define "monitoring.prometheus.url" -}}
+{{- printf "http://%s:%v" (include "monitoring.prometheus.fullname" .) .Values.prometheus.port -}}
+{{- end -}}
+
+{{/* The namespaces Prometheus discovers pods in. */}}
+{{- define "monitoring.prometheus.namespaces" -}}
+{{- .Values.prometheus.namespaces | default (list .Release.Namespace) | toJson -}}
+{{- end -}}
+
+{{/* imagePullSecrets from global.imagePullSecrets: names or {name: ...}. */}}
+{{- define "monitoring.imagePullSecrets" -}}
+{{- with (.Values.global).imagePullSecrets -}}
+imagePullSecrets:
+{{- range . }}
+{{- if kindIs "string" . }}
+  - name: {{ . }}
+{{- else }}
+  - name: {{ .name }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations: global.podAnnotations + extra ones given as the "extra" dict. */}}
+{{- define "monitoring.podAnnotations" -}}
+{{- $ann := merge (dict) (.extra | default dict) ((.ctx.Values.global).podAnnotations | default dict) -}}
+{{- with $ann }}
+{{- toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The scheduling fields of a pod from one part's values (.part: .Values.prometheus or .Values.grafana). */}}
+{{- define "monitoring.scheduling" -}}
+{{- with .part.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .part.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .part.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Prometheus's configuration: itself, and every pod of the platform (label app.kubernetes.io/part-of=bigdata)
+that asks to be scraped with the prometheus.io/scrape, /port and /path annotations the components' charts set
+with their metrics.enabled. Targets carry the pod, namespace, app and component labels the dashboards use.
+*/}}
+{{- define "monitoring.prometheus.config" -}}
+# Rendered by the bigdata monitoring chart from values (prometheus.*).
+global:
+  scrape_interval: {{ .Values.prometheus.scrapeInterval }}
+  evaluation_interval: {{ .Values.prometheus.scrapeInterval }}
+  external_labels:
+    platform: {{ include "monitoring.platformName" . }}
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["localhost:{{ .Values.prometheus.port }}"]
+  - job_name: bigdata-pods
+    kubernetes_sd_configs:
+      - role: pod
+        namespaces:
+          names: {{ include "monitoring.prometheus.namespaces" . }}
+        selectors:
+          - role: pod
+            label: app.kubernetes.io/part-of=bigdata
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
+        regex: "true"
+        action: keep
+      - source_labels: [__meta_kubernetes_pod_phase]
+        regex: Running
+        action: keep
+      # one target per pod, on the annotated port (discovery gives one per declared container port)
+      - source_labels: [__meta_kubernetes_pod_ip, __meta_kubernetes_pod_annotation_prometheus_io_port]
+        regex: "(.+);([0-9]+)"
+        replacement: "$1:$2"
+        target_label: __address__
+      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
+        regex: "(.+)"
+        target_label: __metrics_path__
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name]
+        target_label: app
+      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_component]
+        target_label: component
+{{- with .Values.prometheus.extraScrapeConfigs }}
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
