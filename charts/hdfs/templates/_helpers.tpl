@@ -352,7 +352,13 @@ wait_for() {
       set -euo pipefail
       jar={{ include "hdfs.metrics.agentJar" . }}
       echo "downloading the Prometheus JMX exporter's agent from $AGENT_URL"
-      hdfs dfs -cat "$AGENT_URL" >"$jar.tmp"
+      # bounded: a stalled connection (no read timeout in the client) is cut after 60 s and tried again
+      for attempt in 1 2 3 4 5; do
+        timeout 60 hdfs dfs -cat "$AGENT_URL" >"$jar.tmp" && break
+        [ "$attempt" -lt 5 ] || { echo "failed to download $AGENT_URL: 5 attempts of at most 60 s each"; exit 1; }
+        echo "download attempt $attempt of $AGENT_URL failed or took over 60 s; retrying in 5 s"
+        sleep 5
+      done
       if ! echo "$AGENT_SHA256  $jar.tmp" | sha256sum -c >/dev/null; then
         echo "failed to verify $AGENT_URL: its SHA-256 is $(sha256sum "$jar.tmp" | cut -d' ' -f1), not metrics.agent.sha256"
         exit 1

@@ -269,7 +269,13 @@ done
       set -euo pipefail
       jar={{ include "kafka.metrics.agentJar" . }}
       echo "downloading the Prometheus JMX exporter's agent from $AGENT_URL"
-      wget -q -O "$jar.tmp" "$AGENT_URL"
+      # bounded: a stalled connection (no read timeout in the client) is cut after 60 s and tried again
+      for attempt in 1 2 3 4 5; do
+        timeout 60 wget -q -O "$jar.tmp" "$AGENT_URL" && break
+        [ "$attempt" -lt 5 ] || { echo "failed to download $AGENT_URL: 5 attempts of at most 60 s each"; exit 1; }
+        echo "download attempt $attempt of $AGENT_URL failed or took over 60 s; retrying in 5 s"
+        sleep 5
+      done
       if ! echo "$AGENT_SHA256  $jar.tmp" | sha256sum -c >/dev/null; then
         echo "failed to verify $AGENT_URL: its SHA-256 is $(sha256sum "$jar.tmp" | cut -d' ' -f1), not metrics.agent.sha256"
         exit 1
