@@ -215,6 +215,16 @@ imagePullSecrets:
 {{- range $k, $v := .Values.historyServer.conf -}}
 {{- $_ := set $p $k (include "spark.scalar" $v) -}}
 {{- end -}}
+{{- if .Values.metrics.enabled -}}
+{{- /* Every driver serves its metrics on its UI port (PrometheusServlet) and says so to Prometheus. */ -}}
+{{- $_ := set $p "spark.ui.prometheus.enabled" "true" -}}
+{{- $_ := set $p "spark.metrics.conf.*.sink.prometheusServlet.class" "org.apache.spark.metrics.sink.PrometheusServlet" -}}
+{{- $_ := set $p "spark.metrics.conf.*.sink.prometheusServlet.path" "/metrics/prometheus" -}}
+{{- $_ := set $p "spark.metrics.namespace" "spark" -}}
+{{- $_ := set $p "spark.kubernetes.driver.annotation.prometheus.io/scrape" "true" -}}
+{{- $_ := set $p "spark.kubernetes.driver.annotation.prometheus.io/port" "4040" -}}
+{{- $_ := set $p "spark.kubernetes.driver.annotation.prometheus.io/path" "/metrics/prometheus/" -}}
+{{- end -}}
 {{- /* The spark user has no home directory: Ivy (--packages) caches under /tmp. */ -}}
 {{- $_ := set $p "spark.jars.ivy" "/tmp/.ivy2" -}}
 {{- range $k, $v := .Values.sparkConf -}}
@@ -265,6 +275,9 @@ spec:
     name: {{ include "spark.fullname" . }}-conf
     items:
       - {key: spark-defaults.conf, path: spark-defaults.conf}
+      {{- if .Values.metrics.enabled }}
+      - {key: jmx-exporter.yaml, path: jmx-exporter.yaml}
+      {{- end }}
       - {key: driver-pod-template.yaml, path: driver-pod-template.yaml}
       - {key: executor-pod-template.yaml, path: executor-pod-template.yaml}
 - name: hadoop-conf
@@ -325,4 +338,57 @@ spec:
 {{- range .app.args }}
 - {{ . | toString | quote }}
 {{- end }}
+{{- end -}}
+
+
+{{/* ---- metrics (metrics.enabled): the Prometheus JMX exporter's agent in the history server's JVM */}}
+
+{{- define "spark.metrics.agentJar" -}}/opt/bigdata/metrics/jmx_prometheus_javaagent.jar{{- end -}}
+
+{{/* The init container that downloads the agent with the image's wget and checks its SHA-256. */}}
+{{- define "spark.metrics.initContainer" -}}
+{{- if .Values.metrics.enabled }}
+- name: metrics-agent
+  image: {{ include "spark.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["/bin/bash", "-c"]
+  args:
+    - |
+      set -eu
+      jar={{ include "spark.metrics.agentJar" . }}
+      # bounded: a stalled connection (no read timeout in the client) is cut after 60 s and tried again
+      for attempt in 1 2 3 4 5; do
+        timeout 60 wget -q -O "$jar.tmp" "$AGENT_URL" && break
+        [ "$attempt" -lt 5 ] || { echo "failed to download $AGENT_URL: 5 attempts of at most 60 s each"; exit 1; }
+        echo "download attempt $attempt of $AGENT_URL failed or took over 60 s; retrying in 5 s"
+        sleep 5
+      done
+      if ! echo "$AGENT_SHA256  $jar.tmp" | sha256sum -c - >/dev/null; then
+        echo "failed to verify $AGENT_URL: its SHA-256 is $(sha256sum "$jar.tmp" | cut -d' ' -f1), not metrics.agent.sha256"
+        exit 1
+      fi
+      mv "$jar.tmp" "$jar"
+      echo "metrics agent $AGENT_URL verified"
+  env:
+    - name: AGENT_URL
+      value: {{ .Values.metrics.agent.url | quote }}
+    - name: AGENT_SHA256
+      value: {{ .Values.metrics.agent.sha256 | quote }}
+  resources:
+    {{- toYaml .Values.historyServer.initResources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: metrics-agent
+      mountPath: /opt/bigdata/metrics
+{{- end }}
+{{- end -}}
+
+{{/* The scrape annotations of the history server's pod. */}}
+{{- define "spark.metrics.annotations" -}}
+{{- if .Values.metrics.enabled -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .Values.metrics.port | quote }}
+prometheus.io/path: /metrics
+{{- end -}}
 {{- end -}}
