@@ -5,7 +5,9 @@
                                               panels inside the 24-column grid, and every panel's and query's
                                               datasource is one the chart provisions
   dashboards.py metrics MANIFESTS FILE...     every metric a query reads is exported: it appears in one of the
-                                              FILEs (the components' /metrics, as scraped), or Prometheus makes it
+                                              FILEs (the components' /metrics, as scraped), or Prometheus makes it;
+                                              a FILE.rs gives the metrics the Rust jobs register (the names
+                                              of their "bigdata_..." string literals, and a histogram's series)
   dashboards.py queries MANIFESTS URL [NAME...]  every query (of the dashboards NAMEd, e.g. hdfs; default all), run
                                               by the Prometheus at URL, succeeds and returns data
 
@@ -81,10 +83,14 @@ def metric_names(expr):
 
 
 def exported(files):
-    """The metric names in Prometheus text-format FILEs."""
+    """The metric names in Prometheus text-format FILEs, and those the Rust jobs' FILE.rs register."""
     names = set()
     for path in files:
         with open(path) as f:
+            if path.endswith(".rs"):
+                for name in re.findall(r'"(bigdata_[a-z0-9_]+)"', f.read()):
+                    names |= {name, f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+                continue
             for line in f:
                 if line.strip() and not line.startswith("#"):
                     names.add(re.split(r"[{ ]", line, maxsplit=1)[0])

@@ -137,9 +137,14 @@ enum Command {
         /// Stop (committing) when no record came for this long, e.g. 5s. Default: run until a signal.
         #[arg(long, value_parser = parse_duration, env = "BIGDATA_STREAM_STOP_AFTER_IDLE")]
         stop_after_idle: Option<Duration>,
-        /// Serve Prometheus metrics on this address (GET /metrics), e.g. 0.0.0.0:9100.
+        /// Serve Prometheus metrics on this address (GET /metrics), e.g. 0.0.0.0:9100. Besides the job's
+        /// counters: the latest committed window of each key (a station's average available bikes, a
+        /// symbol's closing price), for the live demo dashboard.
         #[arg(long, env = "BIGDATA_METRICS_ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
+        /// At most this many keys (stations, symbols) get a gauge of their own in the metrics.
+        #[arg(long, env = "BIGDATA_STREAM_KEY_GAUGES", default_value_t = 2000)]
+        key_gauges: usize,
         /// Do not create missing output / dead-letter topics.
         #[arg(long, env = "BIGDATA_STREAM_NO_CREATE_TOPICS")]
         no_create_topics: bool,
@@ -448,6 +453,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             commit_interval,
             stop_after_idle,
             metrics_addr,
+            key_gauges,
             no_create_topics,
             session_timeout,
             transaction_timeout,
@@ -484,6 +490,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 }),
                 stop_after_idle,
                 metrics_addr,
+                key_gauges,
                 create_topics: !no_create_topics,
                 session_timeout,
                 transaction_timeout,

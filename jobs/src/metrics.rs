@@ -1,10 +1,11 @@
 //! Prometheus metrics: counters, gauges and fixed-bucket histograms in atomics, rendered in the text
 //! exposition format (0.0.4) by a tiny HTTP responder (`GET /metrics`) on its own thread.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,6 +35,72 @@ impl Metric {
 
     pub fn get(&self) -> i64 {
         self.value.load(Ordering::Relaxed)
+    }
+}
+
+/// A gauge with a fractional value (e.g. a price), as f64 bits.
+pub struct FloatGauge {
+    name: &'static str,
+    help: &'static str,
+    labels: String,
+    bits: AtomicU64,
+}
+
+impl FloatGauge {
+    pub fn set(&self, v: f64) {
+        self.bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.bits.load(Ordering::Relaxed))
+    }
+}
+
+/// Float gauges of one name, one per value of one label (e.g. a gauge per bike station), registered when a
+/// value is first set. At most `limit` of them: the exposition stays bounded whatever the data holds; the
+/// values past the limit are not shown (a warning says so, once).
+pub struct GaugeFamily {
+    registry: Arc<Registry>,
+    name: &'static str,
+    help: &'static str,
+    label: &'static str,
+    limit: usize,
+    gauges: Mutex<HashMap<String, Arc<FloatGauge>>>,
+    /// Set when a value was refused (the warning is given once).
+    full: AtomicBool,
+}
+
+impl GaugeFamily {
+    /// Sets the gauge of label value `key`; false when it is not shown (the family is full).
+    pub fn set(&self, key: &str, v: f64) -> bool {
+        let mut gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = gauges.get(key) {
+            g.set(v);
+            return true;
+        }
+        if gauges.len() >= self.limit {
+            if !self.full.swap(true, Ordering::Relaxed) {
+                warn!(
+                    metric = self.name,
+                    limit = self.limit,
+                    "metrics: too many {} values; those past the limit are not shown",
+                    self.label
+                );
+            }
+            return false;
+        }
+        let g = self
+            .registry
+            .float_gauge(self.name, self.help, &[(self.label, key)]);
+        g.set(v);
+        gauges.insert(key.to_string(), g);
+        true
+    }
+
+    /// The value of `key`'s gauge, if it is shown.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        let gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        gauges.get(key).map(|g| g.get())
     }
 }
 
@@ -163,6 +230,7 @@ pub fn latency_buckets() -> Vec<f64> {
 
 enum Series {
     Scalar(Arc<Metric>),
+    Float(Arc<FloatGauge>),
     Histogram(Arc<Histogram>),
 }
 
@@ -170,6 +238,7 @@ impl Series {
     fn name(&self) -> &'static str {
         match self {
             Series::Scalar(m) => m.name,
+            Series::Float(g) => g.name,
             Series::Histogram(h) => h.name,
         }
     }
@@ -177,8 +246,18 @@ impl Series {
     fn help_and_kind(&self) -> (&'static str, &'static str) {
         match self {
             Series::Scalar(m) => (m.help, m.kind),
+            Series::Float(g) => (g.help, "gauge"),
             Series::Histogram(h) => (h.help, "histogram"),
         }
+    }
+}
+
+/// A sample value in the exposition format (Rust writes infinities as `inf`, Prometheus reads `+Inf`).
+fn format_float(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+    } else {
+        v.to_string()
     }
 }
 
@@ -272,6 +351,45 @@ impl Registry {
         self.register(name, help, "gauge", labels)
     }
 
+    /// A float gauge (a fractional value, e.g. a price).
+    pub fn float_gauge(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+    ) -> Arc<FloatGauge> {
+        let g = Arc::new(FloatGauge {
+            name,
+            help,
+            labels: render_labels(labels),
+            bits: AtomicU64::new(0f64.to_bits()),
+        });
+        self.metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Series::Float(g.clone()));
+        g
+    }
+
+    /// Float gauges named `name`, one per value of `label`, at most `limit` (see [`GaugeFamily`]).
+    pub fn gauge_family(
+        self: &Arc<Self>,
+        name: &'static str,
+        help: &'static str,
+        label: &'static str,
+        limit: usize,
+    ) -> GaugeFamily {
+        GaugeFamily {
+            registry: self.clone(),
+            name,
+            help,
+            label,
+            limit,
+            gauges: Mutex::new(HashMap::new()),
+            full: AtomicBool::new(false),
+        }
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
@@ -294,6 +412,12 @@ impl Registry {
                     }
                     Series::Scalar(m) => {
                         let _ = writeln!(out, "{name}{{{}}} {}", m.labels, m.get());
+                    }
+                    Series::Float(g) if g.labels.is_empty() => {
+                        let _ = writeln!(out, "{name} {}", format_float(g.get()));
+                    }
+                    Series::Float(g) => {
+                        let _ = writeln!(out, "{name}{{{}}} {}", g.labels, format_float(g.get()));
                     }
                     Series::Histogram(h) => h.render(&mut out),
                 }
@@ -391,6 +515,25 @@ async fn respond(mut socket: tokio::net::TcpStream, registry: &Registry) -> std:
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+
+    #[test]
+    fn a_gauge_family_registers_a_gauge_per_value_up_to_its_limit() {
+        let r = Arc::new(Registry::default());
+        let price = r.gauge_family("price", "The price.", "symbol", 2);
+        assert!(price.set("SM", 950.25));
+        assert!(price.set("ALI", 23.5));
+        assert!(price.set("SM", 951.0));
+        assert!(!price.set("BDO", 120.0), "past the limit");
+        assert_eq!(price.get("SM"), Some(951.0));
+        assert_eq!(price.get("BDO"), None);
+        let big = r.float_gauge("big", "Unbounded.", &[]);
+        big.set(f64::INFINITY);
+        assert_eq!(
+            r.render(),
+            "# HELP price The price.\n# TYPE price gauge\nprice{symbol=\"SM\"} 951\nprice{symbol=\"ALI\"} 23.5\n\
+             # HELP big Unbounded.\n# TYPE big gauge\nbig +Inf\n"
+        );
+    }
 
     #[test]
     fn renders_and_serves_the_exposition_format() {

@@ -28,10 +28,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
+use crate::events::EventKind;
 use crate::kafka::{self, ExtendConfig, StopFlag};
 use crate::land::{LandOptions, Lander};
-use crate::metrics::{Histogram, Metric, Registry, latency_buckets};
-use crate::window::{self, Outcome, PartitionState, WindowSpec, dead_letter_json};
+use crate::metrics::{GaugeFamily, Histogram, Metric, Registry, latency_buckets};
+use crate::window::{self, Aggregate, Outcome, PartitionState, WindowSpec, dead_letter_json};
 
 /// The job's settings.
 #[derive(Debug, Clone)]
@@ -47,6 +48,8 @@ pub struct Options {
     pub commit_interval: Duration,
     pub stop_after_idle: Option<Duration>,
     pub metrics_addr: Option<SocketAddr>,
+    /// At most this many keys get a gauge of their latest window (see [`LatestWindows`]).
+    pub key_gauges: usize,
     /// Create the output and dead-letter topics (as many partitions as the input) when missing.
     pub create_topics: bool,
     pub session_timeout: Duration,
@@ -71,7 +74,68 @@ const DEAD_LETTER_REASONS: [&str; 5] = [
     "invalid_field",
 ];
 
+/// The latest committed window of each key, as gauges: what the live demo dashboard shows (a station's bikes,
+/// a symbol's price) and how far event time has got.
+struct LatestWindows {
+    /// Per station, the average available bikes; per symbol, the closing price.
+    per_key: GaugeFamily,
+    /// The end of the latest window committed, in seconds since the epoch (event time).
+    window_end: Arc<Metric>,
+}
+
+impl LatestWindows {
+    fn new(r: &Arc<Registry>, kind: EventKind, limit: usize) -> LatestWindows {
+        let per_key = match kind {
+            EventKind::Bikes => r.gauge_family(
+                "bigdata_stream_station_available_bikes",
+                "Average available bikes of the station in its latest committed window.",
+                "station",
+                limit,
+            ),
+            EventKind::Stocks => r.gauge_family(
+                "bigdata_stream_symbol_price",
+                "Closing price of the symbol in its latest committed window.",
+                "symbol",
+                limit,
+            ),
+        };
+        LatestWindows {
+            per_key,
+            window_end: r.gauge(
+                "bigdata_stream_latest_window_end_seconds",
+                "End of the latest window committed (event time, seconds since the epoch).",
+                &[],
+            ),
+        }
+    }
+
+    /// Shows the aggregates of a committed transaction (in the order they were closed: a key's last wins).
+    fn show(&self, committed: &[Aggregate]) {
+        for agg in committed {
+            let (key, value, end) = match agg {
+                Aggregate::Bikes {
+                    station,
+                    window_end,
+                    avg_available_bikes,
+                    ..
+                } => (station.to_string(), *avg_available_bikes, *window_end),
+                Aggregate::Stocks {
+                    symbol,
+                    window_end,
+                    close,
+                    ..
+                } => (symbol.clone(), *close, *window_end),
+            };
+            self.per_key.set(&key, value);
+            if end / 1000 > self.window_end.get() {
+                self.window_end.set(end / 1000);
+            }
+        }
+    }
+}
+
 struct Metrics {
+    latest: LatestWindows,
     records_in: Arc<Metric>,
     replayed: Arc<Metric>,
     records_out: Arc<Metric>,
@@ -84,8 +148,9 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn new(r: &Registry) -> Metrics {
+    fn new(r: &Arc<Registry>, opts: &Options) -> Metrics {
         Metrics {
+            latest: LatestWindows::new(r, opts.spec.kind, opts.key_gauges),
             records_in: r.counter(
                 "bigdata_stream_records_in_total",
                 "Input records read (including those read again to rebuild open windows).",
@@ -154,6 +219,8 @@ struct Engine {
     records_since_commit: u64,
     last_commit: Instant,
     pending_out: i64,
+    /// The aggregates sent in the open transaction (shown by the metrics once it commits).
+    pending_windows: Vec<Aggregate>,
     pending_dead: HashMap<&'static str, i64>,
     /// The Kafka timestamps (ms) of the records processed in the open transaction, for the commit latency
     /// (reused: cleared at each commit, it keeps its capacity).
@@ -325,6 +392,7 @@ impl Engine {
             for agg in closed {
                 self.send(&topic, agg.key().as_bytes(), &agg.to_json())?;
                 self.pending_out += 1;
+                self.pending_windows.push(agg);
             }
             self.update_gauges();
         }
@@ -424,6 +492,7 @@ impl Engine {
             lander.discard();
         }
         self.pending_ts.clear();
+        self.pending_windows.clear();
         if self.in_transaction {
             // abort_transaction waits for the delivery reports of the messages sent, which only `poll`
             // serves on this producer: without this it waited out the whole timeout whenever the error
@@ -505,6 +574,8 @@ impl Engine {
         self.metrics.committed.inc();
         self.update_gauges();
         self.metrics.records_out.add(self.pending_out);
+        self.metrics.latest.show(&self.pending_windows);
+        self.pending_windows.clear();
         for (reason, m) in &self.metrics.dead_lettered {
             if let Some(n) = self.pending_dead.get(reason) {
                 m.add(*n);
@@ -550,7 +621,7 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         bail!("--allowed-lateness must not be negative");
     }
     let registry = Registry::serving(opts.metrics_addr)?;
-    let metrics = Metrics::new(&registry);
+    let metrics = Metrics::new(&registry, &opts);
     // HDFS first: an unreachable landing directory fails the start before anything is consumed.
     let lander = match &opts.land {
         Some(land) => Some(Lander::start(land, &registry)?),
@@ -595,6 +666,7 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         records_since_commit: 0,
         last_commit: Instant::now(),
         pending_out: 0,
+        pending_windows: Vec::new(),
         pending_dead: HashMap::new(),
         pending_ts: Vec::with_capacity(opts.commit_records.min(1 << 20) as usize),
         metrics,

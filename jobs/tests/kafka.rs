@@ -338,14 +338,20 @@ impl Stream {
         self.metrics(&[name])[0]
     }
 
-    /// Several metrics' values from one scrape (0s while the endpoint is not up yet).
-    fn metrics(&self, names: &[&str]) -> Vec<i64> {
+    /// The /metrics response (empty while the endpoint is not up yet).
+    fn scrape(&self) -> String {
         use std::io::{Read, Write};
         let mut body = String::new();
         if let Ok(mut s) = std::net::TcpStream::connect(&self.metrics) {
             let _ = s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n");
             let _ = s.read_to_string(&mut body);
         }
+        body
+    }
+
+    /// Several metrics' values from one scrape (0s while the endpoint is not up yet).
+    fn metrics(&self, names: &[&str]) -> Vec<i64> {
+        let body = self.scrape();
         names
             .iter()
             .map(|name| {
@@ -467,6 +473,88 @@ fn stock_ohlc_windows_are_exact() {
     assert!(want.aggregates.len() >= 40, "{}", want.aggregates.len());
     assert!(want.dead.is_empty());
     assert_same(&output_map(&format!("{input}-out")), &want.aggregates);
+}
+
+/// The live demo dashboard's gauges: once everything is committed, each key's gauge holds its latest window
+/// of the reference (a station's average available bikes, a symbol's closing price), and the event time
+/// gauge the latest window's end.
+#[test]
+#[ignore = "needs ci/services"]
+fn each_keys_latest_window_is_a_gauge() {
+    for (kind, count, metric, label, field) in [
+        (
+            "stocks",
+            4_000,
+            "bigdata_stream_symbol_price",
+            "symbol",
+            "close",
+        ),
+        (
+            "bikes",
+            6_000,
+            "bigdata_stream_station_available_bikes",
+            "station",
+            "avg_available_bikes",
+        ),
+    ] {
+        let input = unique(&format!("{kind}-gauges"));
+        create_topic(&input, 3);
+        generate(&input, kind, count, 13);
+        let want = expected(&read_all(&input, "read_uncommitted"), kind, 60_000, 10_000);
+        let mut latest: BTreeMap<String, (i64, f64)> = BTreeMap::new();
+        for ((key, start), agg) in &want.aggregates {
+            let e = latest.entry(key.clone()).or_insert((*start, 0.0));
+            if *start >= e.0 {
+                *e = (*start, agg[field].as_f64().unwrap());
+            }
+        }
+        let last_end = want
+            .aggregates
+            .keys()
+            .map(|(_, start)| start + 60_000)
+            .max()
+            .unwrap();
+
+        let s = start_stream(
+            &input,
+            kind,
+            &unique("g"),
+            "0",
+            &["--stop-after-idle", "30s"],
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while s.metric("bigdata_stream_records_out_total") < want.aggregates.len() as i64 {
+            assert!(
+                Instant::now() < deadline,
+                "{kind}: the stream did not commit every window"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let body = s.scrape();
+        let mut got: BTreeMap<String, f64> = BTreeMap::new();
+        let prefix = format!("{metric}{{{label}=\"");
+        for line in body.lines().filter(|l| l.starts_with(&prefix)) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let key = series[prefix.len()..series.len() - 2].to_string();
+            got.insert(key, value.parse().unwrap());
+        }
+        let want_values: BTreeMap<String, f64> =
+            latest.into_iter().map(|(k, (_, v))| (k, v)).collect();
+        assert_eq!(got, want_values, "{kind}: {metric}");
+        assert_eq!(
+            s.metric("bigdata_stream_latest_window_end_seconds"),
+            last_end / 1000,
+            "{kind}"
+        );
+        eprintln!(
+            "{kind}: {} {metric} gauges, each the latest of {} windows",
+            got.len(),
+            want.aggregates.len()
+        );
+        let mut child = s.child;
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 }
 
 /// kill -9 in the middle of a run (with transactions committed and one open), then a restart of the same
