@@ -19,6 +19,7 @@ Stdlib only, plus PyYAML (Debian's python3-yaml) to read the manifests.
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import xml.etree.ElementTree as ET
@@ -254,11 +255,14 @@ def prepare_kafka(manifest, work):
                 write(os.path.join(root, name + ".sh"), env_prefix(e, root) + s, 0o755)
             props = dict(l.split("=", 1) for l in text.split("\n") if "=" in l and not l.startswith("#"))
             nodes.append((pod, pool, props["node.id"], listener_port(props, pool), metrics_port))
+    connect_port = rw.port("connect", 8083) if any_named(docs, "ConfigMap", full + "-connect") else None
     rw.release()
     brokers = ",".join("%s:%s" % (HOST, n[3]) for n in nodes if n[1] == "broker")
+    if connect_port:
+        prepare_kafka_connect(docs, full, rw, brokers, connect_port, work)
 
     # The hook Job and the helm test: their scripts, with the bootstrap Service pointing at every broker.
-    jobs = [("topics", "Job", full + "-topics", "topics")]
+    jobs = [("topics", "Job", full + "-topics", "topics"), ("connectors", "Job", full + "-connect-connectors", "connectors")]
     for d in docs:
         if d.get("kind") == "Pod" and "helm.sh/hook" in ((d.get("metadata") or {}).get("annotations") or {}):
             jobs.append(("helm-test-" + d["metadata"]["name"], "Pod", d["metadata"]["name"], None))
@@ -275,7 +279,15 @@ def prepare_kafka(manifest, work):
         for h in re.findall(r"[A-Za-z0-9][A-Za-z0-9.-]*(?=:\d)", s):
             if is_k8s_host(h):
                 problems.append("%s: script still names %s" % (label, h))
-        write(os.path.join(root, "run.sh"), env_prefix(plain_env(c), root) + s, 0o755)
+        env = plain_env(c)
+        if "CONNECT_HOST" in env:  # Kafka Connect's REST API (the connectors Job, the Connect helm test)
+            rw.changes.append("%s: Connect REST %s:%s -> %s:%s" % (label, env["CONNECT_HOST"], env.get("CONNECT_PORT"), HOST, connect_port))
+            env.update(CONNECT_HOST=HOST, CONNECT_PORT=str(connect_port))
+            connectors_dir = os.path.join(work, "connect", "connectors")
+            for m in c.get("volumeMounts") or []:
+                if m["mountPath"] == "/etc/kafka/connectors":
+                    shutil.copytree(connectors_dir, root + m["mountPath"], dirs_exist_ok=True)
+        write(os.path.join(root, "run.sh"), env_prefix(env, root) + s, 0o755)
 
     with open(os.path.join(work, "nodes.tsv"), "w") as f:
         for n in nodes:
@@ -283,6 +295,39 @@ def prepare_kafka(manifest, work):
     write(os.path.join(work, "bootstrap"), brokers + "\n")
     write(os.path.join(work, "cluster.id"), cluster_id + "\n")
     finish(work, rw, problems)
+
+
+def any_named(docs, kind, name):
+    return any(d.get("kind") == kind and (d.get("metadata") or {}).get("name") == name for d in docs)
+
+
+def prepare_kafka_connect(docs, full, rw, brokers, port, work):
+    """connect.enabled: WORK/connect/main.sh (the Deployment's container command) with its worker properties, the
+    brokers and REST listener rewritten; the declared connectors in WORK/connect/connectors/<name>.json, the
+    bootstrap Service in their values pointing at every broker."""
+    name = full + "-connect"
+    data = cm_data_all(docs, name)
+    root = os.path.join(work, "connect")
+    lines = []
+    for line in data["connect-distributed.properties"].split("\n"):
+        key = line.split("=", 1)[0]
+        new = {"bootstrap.servers": "bootstrap.servers=" + brokers,
+               "listeners": "listeners=http://%s:%d" % (HOST, port)}.get(key, line)
+        if new != line:
+            rw.changes.append("connect: %s -> %s" % (line, new))
+        lines.append(new)
+    write(os.path.join(root, "etc/kafka/connect/connect-distributed.properties"), "\n".join(lines))
+    for key, text in data.items():
+        if key.endswith(".json"):
+            new = text.replace("%s-bootstrap:9092" % full, brokers)
+            if new != text:
+                rw.changes.append("connect: connector %s: %s-bootstrap:9092 -> %s" % (key[:-5], full, brokers))
+            write(os.path.join(root, "connectors", key), new)
+    c = container(docs, "Deployment", name, "connect")
+    env = dict(plain_env(c), POD_IP=HOST)
+    s = pod_script(script_of(c), {m["mountPath"] for m in c.get("volumeMounts") or []}, root)
+    write(os.path.join(root, "main.sh"), env_prefix(env, root) + s, 0o755)
+    write(os.path.join(root, "port"), "%d\n" % port)
 
 
 def cm_data_all(docs, name):

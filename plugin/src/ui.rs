@@ -28,6 +28,12 @@ const UIS: &[Ui] = &[
         port_name: "http",
     },
     Ui {
+        component: Component::Kafka,
+        name: "Kafka Connect REST API",
+        service_suffix: "kafka-connect",
+        port_name: "http",
+    },
+    Ui {
         component: Component::Monitoring,
         name: "Prometheus",
         service_suffix: "prometheus",
@@ -117,5 +123,27 @@ mod tests {
         assert_eq!(spark[0].url, "http://localhost:18081/");
         assert!(links(Component::Spark, "bigdata", "ns", &[]).is_empty());
         assert!(links(Component::Kafka, "bigdata", "ns", &services).is_empty());
+    }
+
+    #[test]
+    fn kafka_offers_connect_only_when_it_runs() {
+        let brokers = service("bigdata-kafka-bootstrap", &[("tcp-clients", 9092)]);
+        assert!(
+            links(
+                Component::Kafka,
+                "bigdata",
+                "ns",
+                std::slice::from_ref(&brokers)
+            )
+            .is_empty()
+        );
+        let connect = service("bigdata-kafka-connect", &[("http", 8083)]);
+        let links = links(Component::Kafka, "bigdata", "ns", &[brokers, connect]);
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].name, "Kafka Connect REST API");
+        assert_eq!(
+            links[0].command,
+            "kubectl -n ns port-forward svc/bigdata-kafka-connect 8083:8083"
+        );
     }
 }

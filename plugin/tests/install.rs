@@ -178,6 +178,15 @@ async fn profile_installs_resumes_and_uninstalls(profile: &str) {
                 ),
                 "{profile}: {row}"
             ),
+            // the full profile runs Kafka Connect: its REST API
+            "kafka" if profile == "full" => assert_eq!(
+                command("Kafka Connect REST API").as_deref(),
+                Some(
+                    format!("kubectl -n {ns} port-forward svc/bigdata-kafka-connect 8083:8083")
+                        .as_str()
+                ),
+                "{profile}: {row}"
+            ),
             "monitoring" => {
                 for (name, service, port) in [
                     ("Prometheus", "bigdata-prometheus", 9090),

@@ -309,3 +309,72 @@ prometheus.io/path: /metrics
 {}
 {{- end -}}
 {{- end -}}
+
+{{/* ---- Kafka Connect (connect.enabled) */}}
+
+{{- define "kafka.connect.fullname" -}}{{ include "kafka.fullname" . }}-connect{{- end -}}
+
+{{/* Replication factor of Connect's internal topics: connect.replicationFactor, else min(3, brokers) */}}
+{{- define "kafka.connect.replicationFactor" -}}
+{{- if kindIs "invalid" .Values.connect.replicationFactor -}}
+{{- min 3 (int .Values.nodePools.brokers.replicas) -}}
+{{- else -}}
+{{- int .Values.connect.replicationFactor -}}
+{{- end -}}
+{{- end -}}
+
+{{/* connect-distributed.properties: the chart's settings, then connect.config over them */}}
+{{- define "kafka.connect.properties" -}}
+{{- $name := include "kafka.connect.fullname" . -}}
+{{- $rf := include "kafka.connect.replicationFactor" . -}}
+{{- $p := dict
+  "bootstrap.servers" (include "kafka.bootstrapServers" .)
+  "group.id" $name
+  "config.storage.topic" (printf "%s-configs" $name)
+  "offset.storage.topic" (printf "%s-offsets" $name)
+  "status.storage.topic" (printf "%s-status" $name)
+  "config.storage.replication.factor" $rf
+  "offset.storage.replication.factor" $rf
+  "status.storage.replication.factor" $rf
+  "key.converter" "org.apache.kafka.connect.json.JsonConverter"
+  "value.converter" "org.apache.kafka.connect.json.JsonConverter"
+  "key.converter.schemas.enable" "false"
+  "value.converter.schemas.enable" "false"
+  "listeners" (printf "http://0.0.0.0:%d" (int .Values.connect.port))
+  "offset.flush.interval.ms" "10000"
+-}}
+{{- $p = merge (deepCopy (.Values.connect.config | default dict)) $p -}}
+{{- range $k := keys $p | sortAlpha }}
+{{ $k }}={{ include "kafka.scalar" (index $p $k) }}
+{{- end }}
+{{- end -}}
+
+{{/* Shell: http METHOD PATH [FILE] asks Connect's REST API at $CONNECT_HOST:$CONNECT_PORT (HTTP/1.0 over bash's
+     /dev/tcp: the image has no curl, and busybox's wget cannot PUT) and sets CODE and BODY. */}}
+{{- define "kafka.connect.http" -}}
+http() {
+  local method=$1 path=$2 file=${3:-} body="" len=0 resp
+  CODE=000 BODY=""
+  if [ -n "$file" ]; then body=$(cat "$file"); len=$(printf '%s' "$body" | LC_ALL=C wc -c); fi
+  if ! { exec 3<>"/dev/tcp/$CONNECT_HOST/$CONNECT_PORT"; } 2>/dev/null; then
+    BODY="cannot connect to $CONNECT_HOST:$CONNECT_PORT"
+    return 1
+  fi
+  printf '%s %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' \
+    "$method" "$path" "$CONNECT_HOST" "$len" "$body" >&3
+  resp=$(timeout 60 cat <&3 || true)
+  exec 3<&-
+  CODE=$(printf '%s\n' "$resp" | head -n 1 | cut -d' ' -f2)
+  BODY=${resp#*$'\r\n\r\n'}
+  [ -n "$CODE" ] || CODE=000
+}
+# running NAME: the connector and each of its tasks (at least one) RUNNING; FAILED ends the wait
+running() {
+  local states
+  http GET "/connectors/$1/status" || return 1
+  [ "$CODE" = 200 ] || return 1
+  states=$(printf '%s' "$BODY" | grep -o '"state":"[A-Z]*"' | cut -d'"' -f4 | tr '\n' ' ')
+  case " $states" in *" FAILED "*) echo "connector $1 failed: $BODY"; exit 1 ;; esac
+  [ "$(printf '%s' "$states" | wc -w)" -ge 2 ] && [ -z "$(printf '%s' "$states" | tr ' ' '\n' | grep -vx 'RUNNING' | grep .)" ]
+}
+{{- end -}}
