@@ -8,8 +8,9 @@
                                               FILEs (the components' /metrics, as scraped), or Prometheus makes it;
                                               a FILE.rs gives the metrics the Rust jobs register (the names
                                               of their "bigdata_..." string literals, and a histogram's series)
-  dashboards.py queries MANIFESTS URL [NAME...]  every query (of the dashboards NAMEd, e.g. hdfs; default all), run
-                                              by the Prometheus at URL, succeeds and returns data
+  dashboards.py queries MANIFESTS URL [--at UNIXTIME] [NAME...]  every query (of the dashboards NAMEd, e.g. hdfs;
+                                              default all), run by the Prometheus at URL (at that instant: e.g. while
+                                              a Spark application that has ended ran), succeeds and returns data
 
 Prints one line per problem and a summary; exit 1 on a problem.
 """
@@ -148,13 +149,13 @@ def check_metrics(dashboards, files):
     return problems, f"{len(used)} metrics read, all among the {len(names)} exported"
 
 
-def run_query(url, expr):
-    q = urllib.parse.urlencode({"query": expr})
+def run_query(url, expr, at=None):
+    q = urllib.parse.urlencode({"query": expr, **({"time": at} if at else {})})
     with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/query?{q}", timeout=10) as r:
         return json.load(r)
 
 
-def check_queries(dashboards, url, names):
+def check_queries(dashboards, url, names, at=None):
     if names:
         unknown = {f"{n}.json" for n in names} - set(dashboards)
         if unknown:
@@ -164,7 +165,7 @@ def check_queries(dashboards, url, names):
     for key, title, expr in queries(dashboards):
         total += 1
         try:
-            body = run_query(url, expr)
+            body = run_query(url, expr, at)
         except Exception as e:  # HTTP 400 carries Prometheus's parse error
             detail = e.read().decode(errors="replace") if hasattr(e, "read") else str(e)
             problems.append(f"{key}: panel {title!r}: {expr}: {detail.strip()}")
@@ -187,7 +188,10 @@ def main(argv):
     elif argv[1] == "metrics":
         problems, summary = check_metrics(dashboards, argv[3:])
     else:
-        problems, summary = check_queries(dashboards, argv[3], argv[4:])
+        names, at = argv[4:], None
+        if names[:1] == ["--at"] and len(names) > 1:
+            names, at = names[2:], names[1]
+        problems, summary = check_queries(dashboards, argv[3], names, at)
     for p in problems:
         print(f"dashboards: {p}")
     print(f"dashboards {argv[1]}: {summary}" if not problems else f"dashboards {argv[1]}: {len(problems)} problems")
