@@ -255,11 +255,15 @@ def prepare_kafka(manifest, work):
                 write(os.path.join(root, name + ".sh"), env_prefix(e, root) + s, 0o755)
             props = dict(l.split("=", 1) for l in text.split("\n") if "=" in l and not l.startswith("#"))
             nodes.append((pod, pool, props["node.id"], listener_port(props, pool), metrics_port))
-    connect_port = rw.port("connect", 8083) if any_named(docs, "ConfigMap", full + "-connect") else None
+    connect_port = connect_metrics_port = None
+    if any_named(docs, "ConfigMap", full + "-connect"):
+        connect_port = rw.port("connect", 8083)
+        if "jmx-exporter.yaml" in cm_data_all(docs, full + "-connect"):
+            connect_metrics_port = rw.port("connect-metrics", 9404)
     rw.release()
     brokers = ",".join("%s:%s" % (HOST, n[3]) for n in nodes if n[1] == "broker")
     if connect_port:
-        prepare_kafka_connect(docs, full, rw, brokers, connect_port, work)
+        prepare_kafka_connect(docs, full, rw, brokers, connect_port, connect_metrics_port, work)
 
     # The hook Job and the helm test: their scripts, with the bootstrap Service pointing at every broker.
     jobs = [("topics", "Job", full + "-topics", "topics"), ("connectors", "Job", full + "-connect-connectors", "connectors")]
@@ -301,10 +305,11 @@ def any_named(docs, kind, name):
     return any(d.get("kind") == kind and (d.get("metadata") or {}).get("name") == name for d in docs)
 
 
-def prepare_kafka_connect(docs, full, rw, brokers, port, work):
+def prepare_kafka_connect(docs, full, rw, brokers, port, metrics_port, work):
     """connect.enabled: WORK/connect/main.sh (the Deployment's container command) with its worker properties, the
     brokers and REST listener rewritten; the declared connectors in WORK/connect/connectors/<name>.json, the
-    bootstrap Service in their values pointing at every broker."""
+    bootstrap Service in their values pointing at every broker; with metrics.enabled, WORK/connect/metrics-agent.sh
+    (the init container's download) and the agent on METRICS_PORT."""
     name = full + "-connect"
     data = cm_data_all(docs, name)
     root = os.path.join(work, "connect")
@@ -326,6 +331,17 @@ def prepare_kafka_connect(docs, full, rw, brokers, port, work):
     c = container(docs, "Deployment", name, "connect")
     env = dict(plain_env(c), POD_IP=HOST)
     s = pod_script(script_of(c), {m["mountPath"] for m in c.get("volumeMounts") or []}, root)
+    if metrics_port:
+        write(os.path.join(root, "etc/kafka/connect/jmx-exporter.yaml"), data["jmx-exporter.yaml"])
+        init = container(docs, "Deployment", name, "metrics-agent", init=True)
+        mounts = {m["mountPath"] for m in init.get("volumeMounts") or []}
+        write(os.path.join(root, "metrics-agent.sh"), env_prefix(plain_env(init), root) + pod_script(script_of(init), mounts, root), 0o755)
+        m = re.search(r"-javaagent:[^=\s]+=(\d+):", s)
+        if not m:
+            die("%s: metrics.enabled but no -javaagent in the container's command" % name)
+        rw.changes.append("connect: metrics agent port %s -> %d" % (m.group(1), metrics_port))
+        s = s[: m.start(1)] + str(metrics_port) + s[m.end(1):]
+        write(os.path.join(root, "metrics-port"), "%d\n" % metrics_port)
     write(os.path.join(root, "main.sh"), env_prefix(env, root) + s, 0o755)
     write(os.path.join(root, "port"), "%d\n" % port)
 
