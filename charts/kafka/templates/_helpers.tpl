@@ -186,6 +186,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.connect.enabled (gt (int (include "kafka.connect.replicationFactor" .)) (int $b.replicas)) -}}
+{{- fail (printf "connect.replicationFactor (%s) must not exceed nodePools.brokers.replicas (%d): Connect could not create its internal topics" (include "kafka.connect.replicationFactor" .) (int $b.replicas)) -}}
+{{- end -}}
 {{- $ext := .Values.listeners.external -}}
 {{- if $ext.enabled -}}
 {{- if and (eq $ext.type "NodePort") (not $ext.advertisedHost) -}}
