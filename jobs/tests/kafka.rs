@@ -1062,6 +1062,25 @@ fn landing_failure_aborts_and_a_restart_lands_everything() {
     create_topic(&input, 6);
     let start = LAND_START_MS.to_string();
     generate_with(&input, "bikes", 20_000, 6, &["--start-ms", &start]);
+    // The first transaction must commit before any record of the blocked date is read. A transaction holds at
+    // most --commit-records records of any one partition, and the consumer may read a whole partition first:
+    // so fewer than the smallest number of a partition's records before midnight (269 in partition 2 once:
+    // with 300, a run that read partition 2 first committed nothing).
+    let before_midnight = {
+        let mut per_partition: BTreeMap<i32, usize> = (0..6).map(|p| (p, 0)).collect();
+        for r in read_all(&input, "read_uncommitted") {
+            let v: Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+            if v["last_update"].as_i64().unwrap() < MIDNIGHT {
+                *per_partition.entry(r.partition).or_default() += 1;
+            }
+        }
+        per_partition.into_values().min().unwrap_or(0)
+    };
+    assert!(
+        before_midnight >= 20,
+        "{before_midnight} records before midnight in a partition"
+    );
+    let commit_records = (before_midnight / 2).to_string();
     let group = unique("g");
     let s = start_stream(
         &input,
@@ -1070,7 +1089,7 @@ fn landing_failure_aborts_and_a_restart_lands_everything() {
         "0",
         &[
             "--commit-records",
-            "300",
+            &commit_records,
             "--stop-after-idle",
             "4s",
             "--land-dir",
@@ -1085,7 +1104,10 @@ fn landing_failure_aborts_and_a_restart_lands_everything() {
         "{log}"
     );
     let committed = output_map(&format!("{input}-out")).len();
-    eprintln!("failed as expected, {committed} aggregates committed before");
+    eprintln!(
+        "failed as expected, {committed} aggregates committed before (transactions of {commit_records} records; \
+         {before_midnight} before midnight in the smallest partition)"
+    );
     assert!(
         committed > 0,
         "no transaction was committed before the failure:\n{log}"
