@@ -305,6 +305,22 @@ impl Lander {
     }
 }
 
+/// Attempts of one landing file's write (see [`is_transient_write_error`]).
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// Whether a failed write may succeed when repeated: the data path failed (a DataNode's pipeline or
+/// connection, a checksum), or the NameNode found no DataNode to take the block at that moment. Not an
+/// answer about the path itself (not a directory, no permission...): that fails the same way again.
+fn is_transient_write_error(e: &HdfsError) -> bool {
+    match e {
+        HdfsError::DataTransferError(_) | HdfsError::IOError(_) | HdfsError::ChecksumError => true,
+        HdfsError::RPCError(class, message) => {
+            class == "java.io.IOException" && message.contains("could only be written to")
+        }
+        _ => false,
+    }
+}
+
 /// An HDFS error in one line: a NameNode's answer carries the Java stack trace, only its first line is
 /// kept (`org.apache.hadoop.fs.ParentNotDirectoryException: /x/dt=… (is not a directory)`).
 fn brief(e: &HdfsError) -> String {
@@ -331,22 +347,36 @@ async fn write_file(
     let tmp = format!("{dir}/{}", file.tmp_name());
     let path = format!("{dir}/{}", file.name());
     let data = Bytes::copy_from_slice(&file.data);
-    hdfs::retry("write", || {
-        let (tmp, data) = (&tmp, data.clone());
-        async move {
-            let options = WriteOptions::default().overwrite(true).create_parent(true);
-            let mut writer = client.create(tmp, options).await?;
-            let mut pos = 0;
-            while pos < data.len() {
-                let end = (pos + WRITE_CHUNK).min(data.len());
-                writer.write_bytes(data.slice(pos..end)).await?;
-                pos = end;
+    let write_once = || {
+        hdfs::retry("write", || {
+            let (tmp, data) = (&tmp, data.clone());
+            async move {
+                let options = WriteOptions::default().overwrite(true).create_parent(true);
+                let mut writer = client.create(tmp, options).await?;
+                let mut pos = 0;
+                while pos < data.len() {
+                    let end = (pos + WRITE_CHUNK).min(data.len());
+                    writer.write_bytes(data.slice(pos..end)).await?;
+                    pos = end;
+                }
+                writer.close().await
             }
-            writer.close().await
+        })
+    };
+    // A write is repeatable (the temporary file is overwritten): a failed DataNode pipeline is written again,
+    // a few times, within the flush's timeout, instead of failing the transaction.
+    let mut attempt = 1;
+    let written = loop {
+        match write_once().await {
+            Err(e) if attempt < WRITE_ATTEMPTS && is_transient_write_error(&e) => {
+                warn!(path = tmp, attempt, error = %brief(&e), "stream: landing write failed; writing it again");
+                tokio::time::sleep(Duration::from_millis(500 * attempt as u64)).await;
+                attempt += 1;
+            }
+            r => break r,
         }
-    })
-    .await
-    .map_err(|e| {
+    };
+    written.map_err(|e| {
         anyhow::anyhow!(
             "failed to write {}{tmp}: {}",
             root.fs.as_deref().unwrap_or(""),
@@ -427,6 +457,28 @@ mod tests {
             brief(&e),
             "org.apache.hadoop.ipc.RetriableException: safe mode"
         );
+    }
+
+    #[test]
+    fn only_data_path_failures_are_written_again() {
+        assert!(is_transient_write_error(&HdfsError::DataTransferError(
+            "connection reset".into()
+        )));
+        assert!(is_transient_write_error(&HdfsError::IOError(
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset)
+        )));
+        assert!(is_transient_write_error(&HdfsError::RPCError(
+            "java.io.IOException".into(),
+            "File /l/x could only be written to 0 of the 1 minReplication nodes.".into()
+        )));
+        assert!(!is_transient_write_error(&HdfsError::RPCError(
+            "org.apache.hadoop.fs.ParentNotDirectoryException".into(),
+            "/l/dt=2023-11-15 (is not a directory)".into()
+        )));
+        assert!(!is_transient_write_error(&HdfsError::RPCError(
+            "org.apache.hadoop.security.AccessControlException".into(),
+            "Permission denied".into()
+        )));
     }
 
     #[test]
