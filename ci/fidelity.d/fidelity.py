@@ -194,17 +194,18 @@ def rewrite_hadoop_xml(text, rw, where, self_ident, root, overrides=None):
 
 # ------------------------------------------------------------------------------------------------- kafka
 
-def kafka_metrics(docs, sts, data, rw, pod, root, main):
-    """metrics.enabled: the exporter's rules in the pod's config dir, ROOT/metrics-agent.sh (the init container that
-    downloads the agent) and the main script with the agent on a port of the pod's own. -> (main script, port)."""
-    write(os.path.join(root, "etc/kafka/bigdata/jmx-exporter.yaml"), data["jmx-exporter.yaml"])
-    c = container(docs, "StatefulSet", sts["metadata"]["name"], "metrics-agent", init=True)
+def kafka_metrics(docs, kind, name, rules, conf_dir, root, main, port_for):
+    """metrics.enabled, in a Kafka node or Connect worker (the workload KIND NAME): the exporter's RULES in its config
+    dir (CONF_DIR under ROOT), ROOT/metrics-agent.sh (the init container that downloads the agent) and the main
+    script with the agent on port_for(the rendered port). -> (main script, port)."""
+    write(os.path.join(root, conf_dir, "jmx-exporter.yaml"), rules)
+    c = container(docs, kind, name, "metrics-agent", init=True)
     mounts = {m["mountPath"] for m in c.get("volumeMounts") or []}
     write(os.path.join(root, "metrics-agent.sh"), env_prefix(plain_env(c), root) + pod_script(script_of(c), mounts, root), 0o755)
     m = re.search(r"-javaagent:[^=\s]+=(\d+):", main)
     if not m:
-        die("%s: metrics.enabled but no -javaagent in the container's command" % pod)
-    port = rw.port(pod + "-metrics", int(m.group(1)))
+        die("%s %s: metrics.enabled but no -javaagent in the container's command" % (kind, name))
+    port = port_for(int(m.group(1)))
     return main[: m.start(1)] + str(port) + main[m.end(1):], port
 
 
@@ -251,7 +252,8 @@ def prepare_kafka(manifest, work):
                 e = dict(env, **plain_env(c))
                 s = pod_script(script_of(c), mounts, root)
                 if name == "main" and "jmx-exporter.yaml" in data:
-                    s, metrics_port = kafka_metrics(docs, sts, data, rw, pod, root, s)
+                    s, metrics_port = kafka_metrics(docs, "StatefulSet", sts["metadata"]["name"], data["jmx-exporter.yaml"],
+                                                    "etc/kafka/bigdata", root, s, lambda p: rw.port(pod + "-metrics", p))
                 write(os.path.join(root, name + ".sh"), env_prefix(e, root) + s, 0o755)
             props = dict(l.split("=", 1) for l in text.split("\n") if "=" in l and not l.startswith("#"))
             nodes.append((pod, pool, props["node.id"], listener_port(props, pool), metrics_port))
@@ -332,15 +334,10 @@ def prepare_kafka_connect(docs, full, rw, brokers, port, metrics_port, work):
     env = dict(plain_env(c), POD_IP=HOST)
     s = pod_script(script_of(c), {m["mountPath"] for m in c.get("volumeMounts") or []}, root)
     if metrics_port:
-        write(os.path.join(root, "etc/kafka/connect/jmx-exporter.yaml"), data["jmx-exporter.yaml"])
-        init = container(docs, "Deployment", name, "metrics-agent", init=True)
-        mounts = {m["mountPath"] for m in init.get("volumeMounts") or []}
-        write(os.path.join(root, "metrics-agent.sh"), env_prefix(plain_env(init), root) + pod_script(script_of(init), mounts, root), 0o755)
-        m = re.search(r"-javaagent:[^=\s]+=(\d+):", s)
-        if not m:
-            die("%s: metrics.enabled but no -javaagent in the container's command" % name)
-        rw.changes.append("connect: metrics agent port %s -> %d" % (m.group(1), metrics_port))
-        s = s[: m.start(1)] + str(metrics_port) + s[m.end(1):]
+        def allocated(rendered):
+            rw.changes.append("connect: metrics agent port %d -> %d" % (rendered, metrics_port))
+            return metrics_port
+        s, _ = kafka_metrics(docs, "Deployment", name, data["jmx-exporter.yaml"], "etc/kafka/connect", root, s, allocated)
         write(os.path.join(root, "metrics-port"), "%d\n" % metrics_port)
     write(os.path.join(root, "main.sh"), env_prefix(env, root) + s, 0o755)
     write(os.path.join(root, "port"), "%d\n" % port)

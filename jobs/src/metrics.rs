@@ -199,16 +199,18 @@ impl Histogram {
             "{name}_bucket{{{}{sep}le=\"+Inf\"}} {total}",
             self.labels
         );
-        let braces = |l: &str| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("{{{l}}}")
-            }
-        };
-        let _ = writeln!(out, "{name}_sum{} {}", braces(&self.labels), self.sum());
-        let _ = writeln!(out, "{name}_count{} {total}", braces(&self.labels));
+        write_sample(out, &format!("{name}_sum"), &self.labels, self.sum());
+        write_sample(out, &format!("{name}_count"), &self.labels, total);
     }
+}
+
+/// One sample line: `name value`, or `name{labels} value`.
+fn write_sample(out: &mut String, name: &str, labels: &str, value: impl std::fmt::Display) {
+    let _ = if labels.is_empty() {
+        writeln!(out, "{name} {value}")
+    } else {
+        writeln!(out, "{name}{{{labels}}} {value}")
+    };
 }
 
 /// Bucket bounds for latencies in seconds: 1 ms to 90 s, 16 a decade (1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 3.5,
@@ -285,6 +287,13 @@ impl Registry {
         Ok(registry)
     }
 
+    fn add(&self, series: Series) {
+        self.metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(series);
+    }
+
     fn register(
         &self,
         name: &'static str,
@@ -299,10 +308,7 @@ impl Registry {
             labels: render_labels(labels),
             value: AtomicI64::new(0),
         });
-        self.metrics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Series::Scalar(m.clone()));
+        self.add(Series::Scalar(m.clone()));
         m
     }
 
@@ -326,10 +332,7 @@ impl Registry {
             counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             sum: AtomicU64::new(0f64.to_bits()),
         });
-        self.metrics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Series::Histogram(h.clone()));
+        self.add(Series::Histogram(h.clone()));
         h
     }
 
@@ -364,10 +367,7 @@ impl Registry {
             labels: render_labels(labels),
             bits: AtomicU64::new(0f64.to_bits()),
         });
-        self.metrics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Series::Float(g.clone()));
+        self.add(Series::Float(g.clone()));
         g
     }
 
@@ -407,17 +407,9 @@ impl Registry {
             let _ = writeln!(out, "# TYPE {name} {kind}");
             for s in series {
                 match s {
-                    Series::Scalar(m) if m.labels.is_empty() => {
-                        let _ = writeln!(out, "{name} {}", m.get());
-                    }
-                    Series::Scalar(m) => {
-                        let _ = writeln!(out, "{name}{{{}}} {}", m.labels, m.get());
-                    }
-                    Series::Float(g) if g.labels.is_empty() => {
-                        let _ = writeln!(out, "{name} {}", format_float(g.get()));
-                    }
+                    Series::Scalar(m) => write_sample(&mut out, name, &m.labels, m.get()),
                     Series::Float(g) => {
-                        let _ = writeln!(out, "{name}{{{}}} {}", g.labels, format_float(g.get()));
+                        write_sample(&mut out, name, &g.labels, format_float(g.get()))
                     }
                     Series::Histogram(h) => h.render(&mut out),
                 }

@@ -112,21 +112,17 @@ impl LatestWindows {
     /// Shows the aggregates of a committed transaction (in the order they were closed: a key's last wins).
     fn show(&self, committed: &[Aggregate]) {
         for agg in committed {
-            let (key, value, end) = match agg {
+            let (value, end) = match agg {
                 Aggregate::Bikes {
-                    station,
                     window_end,
                     avg_available_bikes,
                     ..
-                } => (station.to_string(), *avg_available_bikes, *window_end),
+                } => (*avg_available_bikes, *window_end),
                 Aggregate::Stocks {
-                    symbol,
-                    window_end,
-                    close,
-                    ..
-                } => (symbol.clone(), *close, *window_end),
+                    window_end, close, ..
+                } => (*close, *window_end),
             };
-            self.per_key.set(&key, value);
+            self.per_key.set(&agg.key(), value);
             if end / 1000 > self.window_end.get() {
                 self.window_end.set(end / 1000);
             }
@@ -218,8 +214,7 @@ struct Engine {
     in_transaction: bool,
     records_since_commit: u64,
     last_commit: Instant,
-    pending_out: i64,
-    /// The aggregates sent in the open transaction (shown by the metrics once it commits).
+    /// The aggregates sent in the open transaction (counted and shown by the metrics once it commits).
     pending_windows: Vec<Aggregate>,
     pending_dead: HashMap<&'static str, i64>,
     /// The Kafka timestamps (ms) of the records processed in the open transaction, for the commit latency
@@ -391,7 +386,6 @@ impl Engine {
             let topic = self.opts.output_topic.clone();
             for agg in closed {
                 self.send(&topic, agg.key().as_bytes(), &agg.to_json())?;
-                self.pending_out += 1;
                 self.pending_windows.push(agg);
             }
             self.update_gauges();
@@ -573,9 +567,10 @@ impl Engine {
         self.in_transaction = false;
         self.metrics.committed.inc();
         self.update_gauges();
-        self.metrics.records_out.add(self.pending_out);
+        self.metrics
+            .records_out
+            .add(self.pending_windows.len() as i64);
         self.metrics.latest.show(&self.pending_windows);
-        self.pending_windows.clear();
         for (reason, m) in &self.metrics.dead_lettered {
             if let Some(n) = self.pending_dead.get(reason) {
                 m.add(*n);
@@ -583,14 +578,14 @@ impl Engine {
         }
         debug!(
             records = self.records_since_commit,
-            out = self.pending_out,
+            out = self.pending_windows.len(),
             landed,
             land_ms = t0.duration_since(t_land).as_millis() as u64,
             offsets_ms = t1.duration_since(t0).as_millis() as u64,
             commit_ms = t2.duration_since(t1).as_millis() as u64,
             "stream: transaction committed"
         );
-        self.pending_out = 0;
+        self.pending_windows.clear();
         self.pending_dead.clear();
         self.records_since_commit = 0;
         self.last_commit = Instant::now();
@@ -665,7 +660,6 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         in_transaction: false,
         records_since_commit: 0,
         last_commit: Instant::now(),
-        pending_out: 0,
         pending_windows: Vec::new(),
         pending_dead: HashMap::new(),
         pending_ts: Vec::with_capacity(opts.commit_records.min(1 << 20) as usize),

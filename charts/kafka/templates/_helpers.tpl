@@ -186,6 +186,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if .Values.connect.enabled -}}
+{{- $connectors := dict -}}
+{{- range $i, $c := .Values.connect.connectors -}}
+{{- if hasKey $connectors $c.name -}}
+{{- fail (printf "connect.connectors[%d].name: connector %q is declared twice; each connector needs its own name" $i $c.name) -}}
+{{- end -}}
+{{- $_ := set $connectors $c.name true -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.connect.enabled (gt (int (include "kafka.connect.replicationFactor" .)) (int $b.replicas)) -}}
 {{- fail (printf "connect.replicationFactor (%s) must not exceed nodePools.brokers.replicas (%d): Connect could not create its internal topics" (include "kafka.connect.replicationFactor" .) (int $b.replicas)) -}}
 {{- end -}}
