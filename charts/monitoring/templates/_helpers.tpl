@@ -14,6 +14,16 @@ so the platform's tools find them by a fixed name.
 {{- printf "%s-grafana" (include "monitoring.platformName" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{- define "monitoring.kubeStateMetrics.fullname" -}}
+{{- printf "%s-kube-state-metrics" (include "monitoring.platformName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The kubelet ClusterRole and its binding: cluster-wide, so named after the release's namespace too (one
+monitoring release per namespace). */}}
+{{- define "monitoring.kubelet.clusterRoleName" -}}
+{{- printf "%s-%s-kubelet" (include "monitoring.prometheus.fullname" .) .Release.Namespace | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "monitoring.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -36,6 +46,10 @@ helm.sh/chart: {{ include "monitoring.chart" .ctx }}
 
 {{- define "monitoring.prometheus.image" -}}
 {{- printf "%s:%s" .Values.prometheus.image.repository .Values.prometheus.image.tag -}}
+{{- end -}}
+
+{{- define "monitoring.kubeStateMetrics.image" -}}
+{{- printf "%s:%s" .Values.kubeStateMetrics.image.repository .Values.kubeStateMetrics.image.tag -}}
 {{- end -}}
 
 {{- define "monitoring.grafana.image" -}}
@@ -79,7 +93,8 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
-{{/* The scheduling fields of a pod from one part's values (.part: .Values.prometheus or .Values.grafana). */}}
+{{/* The scheduling fields of a pod from one part's values (.part: .Values.prometheus, .grafana or
+.kubeStateMetrics). */}}
 {{- define "monitoring.scheduling" -}}
 {{- with .part.nodeSelector }}
 nodeSelector:
@@ -142,6 +157,47 @@ scrape_configs:
         target_label: app
       - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_component]
         target_label: component
+{{- if .Values.kubeStateMetrics.enabled }}
+  # the containers' requests and limits and the pods' labels; its series name their own namespace and pod
+  - job_name: kube-state-metrics
+    honor_labels: true
+    static_configs:
+      - targets: ["{{ include "monitoring.kubeStateMetrics.fullname" . }}:{{ .Values.kubeStateMetrics.port }}"]
+{{- end }}
+{{- if .Values.kubelet.enabled }}
+  # the CPU and memory each container uses, from every node's kubelet (cAdvisor), authorized by the ClusterRole
+  # <fullname>-<namespace>-kubelet; only the scraped namespaces' containers are kept
+  - job_name: kubelet-cadvisor
+    scheme: https
+    metrics_path: /metrics/cadvisor
+    authorization:
+      credentials_file: /var/run/secrets/kubernetes.io/serviceaccount/token
+    tls_config:
+      ca_file: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+      insecure_skip_verify: {{ .Values.kubelet.insecureSkipVerify }}
+    kubernetes_sd_configs:
+      - role: node
+        {{- with .Values.kubelet.nodeSelector }}
+        selectors:
+          - role: node
+            label: {{ . | quote }}
+        {{- end }}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_node_name]
+        target_label: node
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: container_cpu_usage_seconds_total|container_memory_working_set_bytes
+        action: keep
+      - source_labels: [namespace]
+        regex: {{ fromJsonArray (include "monitoring.prometheus.namespaces" .) | join "|" | quote }}
+        action: keep
+      # one series per pod: its own cgroup (container ""), which holds all its containers. The containers'
+      # series are dropped: whether they are labelled depends on the runtime, the pods' on the kubelet only.
+      - source_labels: [container]
+        regex: ".+"
+        action: drop
+{{- end }}
 {{- with .Values.prometheus.extraScrapeConfigs }}
   {{- toYaml . | nindent 2 }}
 {{- end }}
