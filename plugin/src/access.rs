@@ -190,6 +190,35 @@ const MONITORING: &[Need] = &[
     ),
 ];
 
+/// What the monitoring chart needs, cluster-wide, with `kubelet.enabled`: its ClusterRole and binding, and
+/// what that ClusterRole grants Prometheus (one can grant only what one holds).
+const KUBELET_METRICS: &[Need] = &[
+    need(
+        "rbac.authorization.k8s.io",
+        "clusterroles",
+        MANAGE,
+        "the monitoring chart's kubelet.enabled creates a ClusterRole for Prometheus",
+    ),
+    need(
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        MANAGE,
+        "the monitoring chart's kubelet.enabled binds its ClusterRole",
+    ),
+    need(
+        "",
+        "nodes",
+        &["get", "list", "watch"],
+        "the monitoring chart's ClusterRole grants them (Prometheus finds the kubelets)",
+    ),
+    need(
+        "",
+        "nodes/metrics",
+        &["get"],
+        "the monitoring chart's ClusterRole grants it (Prometheus reads the kubelets' cAdvisor)",
+    ),
+];
+
 /// What an install needs when a chart makes a PodMonitor (its metrics on, on a cluster that serves the kind).
 const POD_MONITORS: &[Need] = &[need(
     "monitoring.coreos.com",
@@ -267,9 +296,15 @@ pub fn pod_monitors_needed() -> Vec<Permission> {
     merge(POD_MONITORS)
 }
 
-/// The cluster-wide permissions that only make some checks possible. Pure.
+/// The cluster-wide permissions of the monitoring chart's kubelet scrape (`kubelet.enabled`). Pure.
+pub fn kubelet_metrics_needed() -> Vec<Permission> {
+    merge(KUBELET_METRICS)
+}
+
+/// The cluster-wide permissions that only make some checks, or the monitoring chart's kubelet scrape,
+/// possible. Pure.
 pub fn cluster_needed() -> Vec<Permission> {
-    merge(CLUSTER)
+    merge(&[CLUSTER, KUBELET_METRICS].concat())
 }
 
 /// One permission per resource, with the union of the verbs (in the order first seen) and reasons.
@@ -310,6 +345,7 @@ fn why_needed(group: &str, resource: &str) -> Option<String> {
         .into_iter()
         .chain(merge(SPARK))
         .chain(merge(CLUSTER))
+        .chain(merge(KUBELET_METRICS))
         .find(|p| p.group == group && p.resource == resource)
         .map(|p| p.why_text())
 }
@@ -413,6 +449,21 @@ pub fn describe(permissions: &[Permission]) -> String {
         .map(|p| format!("  {}: {} ({})", p.name(), p.verbs.join(", "), p.why_text()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The current user lacks the cluster-wide permissions of the monitoring chart's kubelet scrape.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "failed to install the monitoring component: forbidden: {who} lacks cluster-wide permissions that \
+     monitoring.kubelet.enabled needs:\n{}\n\
+     ask your cluster admin for a ClusterRole granting them (see {DOCS}), or set monitoring.kubelet.enabled=false \
+     (the resources dashboard then shows the requests, not the usage)",
+    describe(missing)
+)]
+pub struct MissingClusterPermissions {
+    /// `user "name"`, or `the current user` when the API server does not say.
+    pub who: String,
+    pub missing: Vec<Permission>,
 }
 
 /// The current user lacks permissions an install needs.

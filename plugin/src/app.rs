@@ -11,7 +11,7 @@ use kube::api::{DeleteParams, ListParams};
 use kube::{Api, Client};
 use serde::Serialize;
 
-use crate::access::{MissingPermissions, OrExplain};
+use crate::access::{MissingClusterPermissions, MissingPermissions, OrExplain};
 use crate::batch::{BatchJob, Outcome as BatchOutcome};
 use crate::cli::{
     BatchJobArgs, Cli, Command, InstallArgs, LocationArgs, OutputFormat, ProfileArgs, RunArgs,
@@ -342,6 +342,9 @@ async fn prepare(client: &Client, namespace: &str, plan: &Plan) -> Result<()> {
     {
         needed.extend(access::pod_monitors_needed());
     }
+    if plan.releases.iter().any(Release::wants_kubelet_metrics) {
+        check_kubelet_metrics_access(client).await?;
+    }
     match access::missing(client, Some(namespace), &needed).await {
         Ok(missing) if missing.is_empty() => Ok(()),
         Ok(missing) => Err(MissingPermissions {
@@ -353,6 +356,24 @@ async fn prepare(client: &Client, namespace: &str, plan: &Plan) -> Result<()> {
         // The API server would not answer the reviews: each refused request will say so itself.
         Err(error) => {
             eprintln!("note: could not check the permissions before installing: {error}");
+            Ok(())
+        }
+    }
+}
+
+/// The monitoring chart's kubelet scrape makes a ClusterRole: the user may make it and grant what it holds.
+async fn check_kubelet_metrics_access(client: &Client) -> Result<()> {
+    match access::missing(client, None, &access::kubelet_metrics_needed()).await {
+        Ok(missing) if missing.is_empty() => Ok(()),
+        Ok(missing) => Err(MissingClusterPermissions {
+            who: access::who(access::whoami(client).await.as_deref()),
+            missing,
+        }
+        .into()),
+        Err(error) => {
+            eprintln!(
+                "note: could not check the cluster-wide permissions before installing: {error}"
+            );
             Ok(())
         }
     }

@@ -60,15 +60,23 @@ impl Release {
             self.component,
             Component::Hdfs | Component::HiveMetastore | Component::Kafka
         );
-        let flag = |path: &[&str]| {
-            path.iter()
-                .try_fold(&self.values, |v, key| v.get(*key))
-                .and_then(Value::as_bool)
-        };
         has_template
-            && flag(&["metrics", "enabled"]) == Some(true)
-            && flag(&["metrics", "podMonitor", "enabled"]) != Some(false)
-            && flag(&["strimzi", "enabled"]) != Some(true)
+            && self.flag(&["metrics", "enabled"]) == Some(true)
+            && self.flag(&["metrics", "podMonitor", "enabled"]) != Some(false)
+            && self.flag(&["strimzi", "enabled"]) != Some(true)
+    }
+
+    /// Whether the release makes cluster-wide RBAC: the monitoring chart scraping the kubelets
+    /// (`kubelet.enabled`).
+    pub fn wants_kubelet_metrics(&self) -> bool {
+        self.component == Component::Monitoring && self.flag(&["kubelet", "enabled"]) == Some(true)
+    }
+
+    /// The boolean at `path` in the release's values, when there is one.
+    fn flag(&self, path: &[&str]) -> Option<bool> {
+        path.iter()
+            .try_fold(&self.values, |v, key| v.get(*key))
+            .and_then(Value::as_bool)
     }
 }
 
@@ -337,5 +345,20 @@ kafka: {enabled: true}
         );
         // mysql's chart has no PodMonitor; the metastore's is turned off; Strimzi makes its own
         assert_eq!(wanted(&on), [Component::Hdfs]);
+    }
+
+    #[test]
+    fn only_the_kubelet_scrape_needs_cluster_wide_rights() {
+        let plan = |text: &str| Plan::build(&serde_yaml::from_str(text).unwrap()).unwrap();
+        let wanted = |plan: &Plan| plan.releases.iter().any(Release::wants_kubelet_metrics);
+        assert!(!wanted(&plan(
+            "hdfs: {enabled: true}\nmonitoring: {enabled: true}"
+        )));
+        assert!(!wanted(&plan(
+            "hdfs: {enabled: true, kubelet: {enabled: true}}"
+        )));
+        assert!(wanted(&plan(
+            "hdfs: {enabled: true}\nmonitoring: {enabled: true, kubelet: {enabled: true}}"
+        )));
     }
 }

@@ -1015,6 +1015,24 @@ async fn a_namespace_admin_installs_without_cluster_wide_rights() {
     assert!(log.contains("has the"), "{log}");
     assert!(log.contains("permission: nodes"), "{log}");
 
+    // full scrapes the kubelets (monitoring.kubelet.enabled): a ClusterRole, refused before anything is installed
+    let full = bigdata_as(&kubeconfig, &["install", "--profile", "full", "-n", ns]);
+    let log = text(&full);
+    assert!(!full.status.success(), "{log}");
+    assert_clear(&log);
+    assert!(
+        log.contains("error: failed to install the monitoring component: forbidden:")
+            && log.contains("lacks cluster-wide permissions that monitoring.kubelet.enabled needs")
+            && log.contains("  clusterroles.rbac.authorization.k8s.io: get, list, watch, create")
+            && log.contains("  nodes/metrics: get (")
+            && log.contains("or set monitoring.kubelet.enabled=false"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("installing bigdata-"),
+        "started anyway: {log}"
+    );
+
     let install = bigdata_as(
         &kubeconfig,
         &[

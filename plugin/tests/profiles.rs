@@ -193,7 +193,16 @@ fn the_permissions_asked_for_cover_every_kind_a_profile_renders() {
                 "{}",
                 String::from_utf8_lossy(&rendered.stderr)
             );
-            let needed = access::needed(&components);
+            let mut needed = access::needed(&components);
+            // the monitoring chart's kubelet scrape: cluster-wide, asked of the cluster (app.rs prepare)
+            let values: serde_yaml::Value = serde_yaml::from_str(
+                &std::fs::read_to_string(values.path().join(format!("{release_name}.yaml")))
+                    .unwrap(),
+            )
+            .unwrap();
+            if chart == "monitoring" && values["kubelet"]["enabled"].as_bool() == Some(true) {
+                needed.extend(access::kubelet_metrics_needed());
+            }
             let text = String::from_utf8(rendered.stdout).unwrap();
             for document in serde_yaml::Deserializer::from_str(&text) {
                 let object = serde_yaml::Value::deserialize(document).unwrap();
