@@ -110,6 +110,41 @@ affinity:
 {{- end }}
 {{- end -}}
 
+{{/* Kubernetes discovery of the pods of the scraped namespaces with these labels. Call with (dict "ctx" $ "labels"
+"a=b,c=d"). */}}
+{{- define "monitoring.prometheus.podDiscovery" -}}
+- role: pod
+  namespaces:
+    names: {{ include "monitoring.prometheus.namespaces" .ctx }}
+  selectors:
+    - role: pod
+      label: {{ .labels }}
+{{- end -}}
+
+{{/* The relabelling of a discovered pod: only those annotated prometheus.io/scrape and Running, one target per pod on
+the annotated port, labelled namespace, pod, app and component (the dashboards use them). */}}
+{{- define "monitoring.prometheus.podRelabels" -}}
+- source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
+  regex: "true"
+  action: keep
+- source_labels: [__meta_kubernetes_pod_phase]
+  regex: Running
+  action: keep
+# one target per pod, on the annotated port (discovery gives one per declared container port)
+- source_labels: [__meta_kubernetes_pod_ip, __meta_kubernetes_pod_annotation_prometheus_io_port]
+  regex: "(.+);([0-9]+)"
+  replacement: "$1:$2"
+  target_label: __address__
+- source_labels: [__meta_kubernetes_namespace]
+  target_label: namespace
+- source_labels: [__meta_kubernetes_pod_name]
+  target_label: pod
+- source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name]
+  target_label: app
+- source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_component]
+  target_label: component
+{{- end -}}
+
 {{/*
 Prometheus's configuration: itself, and every pod of the platform (label app.kubernetes.io/part-of=bigdata)
 that asks to be scraped with the prometheus.io/scrape, /port and /path annotations the components' charts set
@@ -128,35 +163,20 @@ scrape_configs:
       - targets: ["localhost:{{ .Values.prometheus.port }}"]
   - job_name: bigdata-pods
     kubernetes_sd_configs:
-      - role: pod
-        namespaces:
-          names: {{ include "monitoring.prometheus.namespaces" . }}
-        selectors:
-          - role: pod
-            label: app.kubernetes.io/part-of=bigdata
+      {{- include "monitoring.prometheus.podDiscovery" (dict "ctx" . "labels" "app.kubernetes.io/part-of=bigdata") | nindent 6 }}
     relabel_configs:
-      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
-        regex: "true"
-        action: keep
-      - source_labels: [__meta_kubernetes_pod_phase]
-        regex: Running
-        action: keep
-      # one target per pod, on the annotated port (discovery gives one per declared container port)
-      - source_labels: [__meta_kubernetes_pod_ip, __meta_kubernetes_pod_annotation_prometheus_io_port]
-        regex: "(.+);([0-9]+)"
-        replacement: "$1:$2"
-        target_label: __address__
+      {{- include "monitoring.prometheus.podRelabels" . | nindent 6 }}
       - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
         regex: "(.+)"
         target_label: __metrics_path__
-      - source_labels: [__meta_kubernetes_namespace]
-        target_label: namespace
-      - source_labels: [__meta_kubernetes_pod_name]
-        target_label: pod
-      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name]
-        target_label: app
-      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_component]
-        target_label: component
+  # Spark's executors, as their driver sees them (spark.ui.prometheus.enabled: on with the spark chart's
+  # metrics.enabled): a second path on each annotated driver pod (Spark labels it spark-role=driver)
+  - job_name: spark-executors
+    metrics_path: /metrics/executors/prometheus
+    kubernetes_sd_configs:
+      {{- include "monitoring.prometheus.podDiscovery" (dict "ctx" . "labels" "app.kubernetes.io/part-of=bigdata,spark-role=driver") | nindent 6 }}
+    relabel_configs:
+      {{- include "monitoring.prometheus.podRelabels" . | nindent 6 }}
 {{- if .Values.kubeStateMetrics.enabled }}
   # the containers' requests and limits and the pods' labels; its series name their own namespace and pod
   - job_name: kube-state-metrics
