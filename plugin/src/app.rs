@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use kube::api::{DeleteParams, ListParams};
 use kube::{Api, Client};
 use serde::Serialize;
@@ -26,6 +26,7 @@ use crate::install::Installer;
 use crate::output::{Progress, describe};
 use crate::plan::{Plan, Release};
 use crate::resources::{Requests, requests_of};
+use crate::usage;
 use crate::verify::{JobInputs, Verdict};
 use crate::{access, batch, catalog, cluster, doctor, home, profile, report, ui, verify};
 
@@ -501,23 +502,31 @@ struct ComponentStatus {
     endpoints: Vec<String>,
     /// The component's web UIs and the `kubectl port-forward` that reaches each.
     uis: Vec<ui::UiLink>,
+    /// Its running pods' CPU and memory, used (from the metrics API) against requested.
+    usage: Option<usage::ComponentUsage>,
 }
 
 async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
     let helm = Helm::from_env(target.location.namespace.clone());
     let client = cluster::client().await?;
     let ns = helm.namespace().to_string();
+    let metrics = usage::pod_metrics(&client, &ns).await;
+    let measured = match &metrics {
+        usage::PodMetrics::Served(measured) => measured.clone(),
+        usage::PodMetrics::Unavailable(_) => BTreeMap::new(),
+    };
     let mut rows = Vec::new();
     for component in Component::ALL {
         let release = format!("{}-{}", target.platform, component.chart());
         let status = helm.status(&release).await?;
-        let (ready, services) = if status.is_some() {
+        let (ready, services, usage) = if status.is_some() {
             (
                 readiness(&client, &ns, &release).await?,
                 services(&client, &ns, &release).await?,
+                Some(release_usage(&client, &ns, &release, &measured).await?),
             )
         } else {
-            ("-".to_string(), Vec::new())
+            ("-".to_string(), Vec::new(), None)
         };
         rows.push(ComponentStatus {
             component,
@@ -528,6 +537,7 @@ async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
             ready,
             endpoints: endpoints(&ns, &services),
             uis: ui::links(component, &target.platform, &ns, &services),
+            usage,
         });
     }
     match output {
@@ -535,12 +545,21 @@ async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
         OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&rows)?),
         OutputFormat::Table => {
             println!(
-                "{:<16} {:<24} {:<10} {:<9} {:<10} ENDPOINTS",
-                "COMPONENT", "RELEASE", "STATUS", "REVISION", "READY"
+                "{:<16} {:<24} {:<10} {:<9} {:<10} {:<24} {:<26} ENDPOINTS",
+                "COMPONENT",
+                "RELEASE",
+                "STATUS",
+                "REVISION",
+                "READY",
+                "CPU USED/REQUESTED",
+                "MEMORY USED/REQUESTED"
             );
             for r in &rows {
+                let column = |f: fn(&usage::ComponentUsage) -> String| {
+                    r.usage.as_ref().map_or_else(|| "-".to_string(), f)
+                };
                 println!(
-                    "{:<16} {:<24} {:<10} {:<9} {:<10} {}",
+                    "{:<16} {:<24} {:<10} {:<9} {:<10} {:<24} {:<26} {}",
                     r.component,
                     r.release,
                     r.helm_status.as_deref().unwrap_or("absent"),
@@ -548,19 +567,45 @@ async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
                         .map(|v| v.to_string())
                         .unwrap_or_else(|| "-".into()),
                     r.ready,
+                    column(usage::ComponentUsage::cpu_column),
+                    column(usage::ComponentUsage::memory_column),
                     r.endpoints.join(" ")
                 );
             }
-            let uis: Vec<&ui::UiLink> = rows.iter().flat_map(|r| &r.uis).collect();
-            if !uis.is_empty() {
-                println!("\n{:<22} {:<24} REACH IT WITH", "UI", "URL");
-                for link in uis {
-                    println!("{:<22} {:<24} {}", link.name, link.url, link.command);
+            match &metrics {
+                usage::PodMetrics::Unavailable(why) => {
+                    println!("\nCPU and memory in use: not shown: {why}");
+                }
+                usage::PodMetrics::Served(_) => {
+                    let (counted, running) = rows
+                        .iter()
+                        .filter_map(|r| r.usage.as_ref())
+                        .fold((0, 0), |(m, p), u| (m + u.measured, p + u.pods));
+                    if counted < running {
+                        println!(
+                            "\nCPU and memory in use: {counted} of {running} running pods measured by the metrics API (a pod just started is not yet; one on a node without a kubelet, such as a simulated node, never is)"
+                        );
+                    }
                 }
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The release's pods: their requests, and the usage of those `measured`.
+async fn release_usage(
+    client: &Client,
+    ns: &str,
+    release: &str,
+    measured: &BTreeMap<String, usage::Measured>,
+) -> Result<usage::ComponentUsage> {
+    let pods = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&by_release(release))
+        .await
+        .or_explain(|| format!("list the pods of {release} in namespace {ns:?}"))?;
+    usage::usage_of(&pods.items, measured)
+        .map_err(|e| anyhow::anyhow!("failed to read the requests of the pods of {release}: {e}"))
 }
 
 fn by_release(release: &str) -> ListParams {

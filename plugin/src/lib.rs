@@ -23,4 +23,5 @@ pub mod quantity;
 pub mod report;
 pub mod resources;
 pub mod ui;
+pub mod usage;
 pub mod verify;

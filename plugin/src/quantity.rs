@@ -28,6 +28,8 @@ fn scaled(quantity: &str, scale: f64) -> Result<i64, QuantityError> {
     let number: f64 = number.parse().map_err(|_| error())?;
     let multiplier = match suffix {
         "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
         "m" => 1e-3,
         "k" => 1e3,
         "M" => 1e6,
@@ -54,6 +56,9 @@ mod tests {
         assert_eq!(parse_millis("500m"), Ok(500));
         assert_eq!(parse_millis("4"), Ok(4000));
         assert_eq!(parse_millis("0.25"), Ok(250));
+        // the metrics API's usage: nanocores and microcores
+        assert_eq!(parse_millis("123456789n"), Ok(124));
+        assert_eq!(parse_millis("2500u"), Ok(3));
     }
 
     #[test]

@@ -152,6 +152,19 @@ async fn profile_installs_resumes_and_uninstalls(profile: &str) {
         let ready = row["ready"].as_str().unwrap();
         let (have, want) = ready.split_once('/').unwrap();
         assert_eq!(have, want, "{profile}: {row}");
+        // CPU and memory: every running pod's requests; the lab's metrics API (metrics-server) measures none of
+        // them, as no kubelet runs on the simulated nodes
+        let usage = &row["usage"];
+        assert_eq!(usage["pods"].to_string(), want, "{profile}: {row}");
+        assert!(
+            usage["cpu_requested_millis"].as_i64() > Some(0),
+            "{profile}: {row}"
+        );
+        assert!(
+            usage["memory_requested_bytes"].as_i64() > Some(0),
+            "{profile}: {row}"
+        );
+        assert_eq!(usage["measured"], 0, "{profile}: {row}");
         // the web UIs, with the port-forward that reaches each, from the release's own Services
         let command = |name: &str| {
             row["uis"]
