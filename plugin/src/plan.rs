@@ -53,8 +53,8 @@ pub struct Release {
 
 impl Release {
     /// Whether this release's chart makes a PodMonitor on a cluster that serves the kind: its metrics are
-    /// on (`metrics.enabled`), and neither `metrics.podMonitor.enabled` (on by default) nor Kafka's
-    /// Strimzi mode turns it off.
+    /// on (`metrics.enabled`) and `metrics.podMonitor.enabled` (on by default) does not turn it off. In
+    /// Kafka's Strimzi mode it selects the operator's pods.
     pub fn wants_pod_monitor(&self) -> bool {
         let has_template = matches!(
             self.component,
@@ -63,7 +63,6 @@ impl Release {
         has_template
             && self.flag(&["metrics", "enabled"]) == Some(true)
             && self.flag(&["metrics", "podMonitor", "enabled"]) != Some(false)
-            && self.flag(&["strimzi", "enabled"]) != Some(true)
     }
 
     /// Whether the release makes cluster-wide RBAC: the monitoring chart scraping the kubelets
@@ -343,8 +342,9 @@ kafka: {enabled: true}
              hive-metastore: {enabled: true, metrics: {enabled: true, podMonitor: {enabled: false}}}\n\
              kafka: {enabled: true, metrics: {enabled: true}, strimzi: {enabled: true}}",
         );
-        // mysql's chart has no PodMonitor; the metastore's is turned off; Strimzi makes its own
-        assert_eq!(wanted(&on), [Component::Hdfs]);
+        // mysql's chart has no PodMonitor; the metastore's is turned off; in Strimzi mode, Kafka's selects the
+        // operator's pods
+        assert_eq!(wanted(&on), [Component::Hdfs, Component::Kafka]);
     }
 
     #[test]

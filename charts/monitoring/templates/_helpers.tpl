@@ -177,6 +177,26 @@ scrape_configs:
       {{- include "monitoring.prometheus.podDiscovery" (dict "ctx" . "labels" "app.kubernetes.io/part-of=bigdata,spark-role=driver") | nindent 6 }}
     relabel_configs:
       {{- include "monitoring.prometheus.podRelabels" . | nindent 6 }}
+  # Kafka run by the Strimzi operator (the kafka chart's strimzi.enabled, with metrics.enabled): its pods carry
+  # Strimzi's labels, not the platform's, and serve the operator's JMX exporter on the container port tcp-prometheus
+  - job_name: strimzi-kafka
+    kubernetes_sd_configs:
+      {{- include "monitoring.prometheus.podDiscovery" (dict "ctx" . "labels" "strimzi.io/kind=Kafka") | nindent 6 }}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_container_port_name]
+        regex: tcp-prometheus
+        action: keep
+      - source_labels: [__meta_kubernetes_pod_phase]
+        regex: Running
+        action: keep
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - target_label: app
+        replacement: kafka
+      - source_labels: [__meta_kubernetes_pod_label_strimzi_io_pool_name]
+        target_label: component
 {{- if .Values.kubeStateMetrics.enabled }}
   # the containers' requests and limits and the pods' labels; its series name their own namespace and pod
   - job_name: kube-state-metrics
