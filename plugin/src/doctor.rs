@@ -41,10 +41,16 @@ pub struct ClusterFacts {
     /// Whether the cluster serves the Prometheus Operator's PodMonitor kind (the charts then make one
     /// for the metrics they expose), or why discovery could not tell.
     pub pod_monitors: Result<bool, String>,
+    /// Whether the cluster serves the metrics API (metrics-server's PodMetrics: `status` then shows the
+    /// CPU and memory in use), or why discovery could not tell.
+    pub metrics_api: Result<bool, String>,
 }
 
 /// The API the charts' PodMonitors use (the Prometheus Operator's CRDs).
 pub const POD_MONITOR_API: &str = "monitoring.coreos.com/v1";
+
+/// The metrics API (metrics-server), which `status` reads the pods' usage from.
+pub const METRICS_API: &str = "metrics.k8s.io/v1beta1";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeFacts {
@@ -91,8 +97,10 @@ pub async fn gather(client: &Client) -> Result<ClusterFacts, DoctorError> {
             .or_explain(|| "list storage classes".to_string()),
     )?;
     let pod_monitors = pod_monitors_served(client).await;
+    let metrics_api = kind_served(client, METRICS_API, "PodMetrics").await;
     Ok(ClusterFacts {
         pod_monitors,
+        metrics_api,
         server_minor: version.minor.trim_end_matches('+').parse().unwrap_or(0),
         server_version: version.git_version,
         nodes: nodes.map(|list| list.items.iter().map(node_facts).collect()),
@@ -115,11 +123,16 @@ pub async fn gather(client: &Client) -> Result<ClusterFacts, DoctorError> {
 /// Whether discovery lists PodMonitor in monitoring.coreos.com/v1: a group the server does not serve
 /// answers 404.
 pub async fn pod_monitors_served(client: &Client) -> Result<bool, String> {
-    match client.list_api_group_resources(POD_MONITOR_API).await {
-        Ok(list) => Ok(list.resources.iter().any(|r| r.kind == "PodMonitor")),
+    kind_served(client, POD_MONITOR_API, "PodMonitor").await
+}
+
+/// Whether discovery lists `kind` in `group_version` (404: the group is not served).
+async fn kind_served(client: &Client, group_version: &str, kind: &str) -> Result<bool, String> {
+    match client.list_api_group_resources(group_version).await {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.kind == kind)),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
         Err(e) => Err(format!(
-            "failed to discover {POD_MONITOR_API}: {}",
+            "failed to discover {group_version}: {}",
             crate::access::explain(&e)
         )),
     }
@@ -162,28 +175,47 @@ pub fn evaluate(facts: &ClusterFacts) -> Vec<Check> {
         nodes_check(facts),
         storage_check(facts),
         pod_monitors_check(facts),
+        metrics_api_check(facts),
     ]
 }
 
 /// Informs, never fails: the Prometheus Operator is optional (the pods' scrape annotations work without it).
 fn pod_monitors_check(facts: &ClusterFacts) -> Check {
-    let name = "prometheus operator";
-    match &facts.pod_monitors {
+    served_check(
+        "prometheus operator",
+        &facts.pod_monitors,
+        format!(
+            "PodMonitor ({POD_MONITOR_API}) served: the charts with metrics.enabled make one each"
+        ),
+        format!(
+            "not installed (no PodMonitor in {POD_MONITOR_API}): metrics.enabled pods are found by their \
+             prometheus.io/scrape annotations; no PodMonitors are made"
+        ),
+    )
+}
+
+/// Informs, never fails: without the metrics API, `status` shows the requests without the usage.
+fn metrics_api_check(facts: &ClusterFacts) -> Check {
+    served_check(
+        "metrics api",
+        &facts.metrics_api,
+        format!(
+            "PodMetrics ({METRICS_API}) served: status shows each component's CPU and memory in use"
+        ),
+        format!(
+            "not served (no metrics-server; no {METRICS_API}): status shows the requests, not the usage"
+        ),
+    )
+}
+
+/// An optional API: passes whether served or not, with what each means; a warning when discovery failed.
+fn served_check(name: &str, served: &Result<bool, String>, yes: String, no: String) -> Check {
+    match served {
         Err(why) => not_checked(name, why),
-        Ok(true) => Check {
+        Ok(served) => Check {
             name: name.into(),
             status: Status::Pass,
-            detail: format!(
-                "PodMonitor ({POD_MONITOR_API}) served: the charts with metrics.enabled make one each"
-            ),
-        },
-        Ok(false) => Check {
-            name: name.into(),
-            status: Status::Pass,
-            detail: format!(
-                "not installed (no PodMonitor in {POD_MONITOR_API}): metrics.enabled pods are found by their \
-                 prometheus.io/scrape annotations; no PodMonitors are made"
-            ),
+            detail: if *served { yes } else { no },
         },
     }
 }
@@ -452,21 +484,42 @@ mod tests {
             }]),
             default_storage_classes: Ok(vec!["standard".into()]),
             pod_monitors: Ok(false),
+            metrics_api: Ok(false),
         }
     }
 
     #[test]
     fn the_prometheus_operator_is_reported_present_or_absent_never_failed() {
         let mut f = facts();
-        let absent = evaluate(&f).pop().unwrap();
+        let absent = evaluate(&f).into_iter().nth(3).unwrap();
         assert_eq!(
             (absent.status, absent.name.as_str()),
             (Status::Pass, "prometheus operator")
         );
         assert!(absent.detail.contains("prometheus.io/scrape"), "{absent:?}");
         f.pod_monitors = Ok(true);
-        let present = evaluate(&f).pop().unwrap();
+        let present = evaluate(&f).into_iter().nth(3).unwrap();
         assert!(present.detail.contains("make one each"), "{present:?}");
+    }
+
+    #[test]
+    fn the_metrics_api_is_reported_present_or_absent_never_failed() {
+        let mut f = facts();
+        let absent = evaluate(&f).pop().unwrap();
+        assert_eq!(
+            (absent.status, absent.name.as_str()),
+            (Status::Pass, "metrics api")
+        );
+        assert!(absent.detail.contains("not the usage"), "{absent:?}");
+        f.metrics_api = Ok(true);
+        let present = evaluate(&f).pop().unwrap();
+        assert!(
+            present.detail.contains("CPU and memory in use"),
+            "{present:?}"
+        );
+        f.metrics_api =
+            Err("failed to discover metrics.k8s.io/v1beta1: service unavailable".into());
+        assert_eq!(evaluate(&f).pop().unwrap().status, Status::Warn);
     }
 
     #[test]

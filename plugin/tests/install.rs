@@ -1199,6 +1199,11 @@ async fn a_pod_monitor_is_made_when_the_cluster_serves_the_kind() {
             && log.contains("PodMonitor (monitoring.coreos.com/v1) served"),
         "{log}"
     );
+    // the lab's metrics-server (ci/lab)
+    assert!(
+        log.contains("metrics api") && log.contains("PodMetrics (metrics.k8s.io/v1beta1) served"),
+        "{log}"
+    );
 
     // Before installing, a chart that would make a PodMonitor needs the permission for it: a Role without it
     // (the documented one, less its podmonitors rule) is told so, and nothing is installed.
