@@ -543,54 +543,65 @@ async fn status(target: TargetArgs, output: OutputFormat) -> Result<ExitCode> {
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&rows)?),
-        OutputFormat::Table => {
-            println!(
-                "{:<16} {:<24} {:<10} {:<9} {:<10} {:<24} {:<26} ENDPOINTS",
-                "COMPONENT",
-                "RELEASE",
-                "STATUS",
-                "REVISION",
-                "READY",
-                "CPU USED/REQUESTED",
-                "MEMORY USED/REQUESTED"
-            );
-            for r in &rows {
-                let column = |f: fn(&usage::ComponentUsage) -> String| {
-                    r.usage.as_ref().map_or_else(|| "-".to_string(), f)
-                };
+        OutputFormat::Table => print_status_table(&rows, &metrics),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status`'s table: a row per component, a line on the usage when it is not all there, and the web UIs with
+/// the `kubectl port-forward` that reaches each.
+fn print_status_table(rows: &[ComponentStatus], metrics: &usage::PodMetrics) {
+    println!(
+        "{:<16} {:<24} {:<10} {:<9} {:<10} {:<24} {:<26} ENDPOINTS",
+        "COMPONENT",
+        "RELEASE",
+        "STATUS",
+        "REVISION",
+        "READY",
+        "CPU USED/REQUESTED",
+        "MEMORY USED/REQUESTED"
+    );
+    for r in rows {
+        let column = |f: fn(&usage::ComponentUsage) -> String| {
+            r.usage.as_ref().map_or_else(|| "-".to_string(), f)
+        };
+        println!(
+            "{:<16} {:<24} {:<10} {:<9} {:<10} {:<24} {:<26} {}",
+            r.component,
+            r.release,
+            r.helm_status.as_deref().unwrap_or("absent"),
+            r.revision
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.ready,
+            column(usage::ComponentUsage::cpu_column),
+            column(usage::ComponentUsage::memory_column),
+            r.endpoints.join(" ")
+        );
+    }
+    match metrics {
+        usage::PodMetrics::Unavailable(why) => {
+            println!("\nCPU and memory in use: not shown: {why}");
+        }
+        usage::PodMetrics::Served(_) => {
+            let (counted, running) = rows
+                .iter()
+                .filter_map(|r| r.usage.as_ref())
+                .fold((0, 0), |(m, p), u| (m + u.measured, p + u.pods));
+            if counted < running {
                 println!(
-                    "{:<16} {:<24} {:<10} {:<9} {:<10} {:<24} {:<26} {}",
-                    r.component,
-                    r.release,
-                    r.helm_status.as_deref().unwrap_or("absent"),
-                    r.revision
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    r.ready,
-                    column(usage::ComponentUsage::cpu_column),
-                    column(usage::ComponentUsage::memory_column),
-                    r.endpoints.join(" ")
+                    "\nCPU and memory in use: {counted} of {running} running pods measured by the metrics API (a pod just started is not yet; one on a node without a kubelet, such as a simulated node, never is)"
                 );
-            }
-            match &metrics {
-                usage::PodMetrics::Unavailable(why) => {
-                    println!("\nCPU and memory in use: not shown: {why}");
-                }
-                usage::PodMetrics::Served(_) => {
-                    let (counted, running) = rows
-                        .iter()
-                        .filter_map(|r| r.usage.as_ref())
-                        .fold((0, 0), |(m, p), u| (m + u.measured, p + u.pods));
-                    if counted < running {
-                        println!(
-                            "\nCPU and memory in use: {counted} of {running} running pods measured by the metrics API (a pod just started is not yet; one on a node without a kubelet, such as a simulated node, never is)"
-                        );
-                    }
-                }
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    let uis: Vec<&ui::UiLink> = rows.iter().flat_map(|r| &r.uis).collect();
+    if !uis.is_empty() {
+        println!("\n{:<22} {:<24} REACH IT WITH", "UI", "URL");
+        for link in uis {
+            println!("{:<22} {:<24} {}", link.name, link.url, link.command);
+        }
+    }
 }
 
 /// The release's pods: their requests, and the usage of those `measured`.

@@ -143,6 +143,24 @@ async fn profile_installs_resumes_and_uninstalls(profile: &str) {
 
     let status = bigdata(&["status", "-n", &ns, "-o", "json"]);
     let rows: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    // the table says the same: the usage columns, and every web UI with the port-forward that reaches it
+    let table = text(&bigdata(&["status", "-n", &ns]));
+    assert!(
+        table.contains("CPU USED/REQUESTED") && table.contains("MEMORY USED/REQUESTED"),
+        "{profile}: {table}"
+    );
+    for ui in rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["uis"].as_array().unwrap())
+    {
+        let command = ui["command"].as_str().unwrap();
+        assert!(
+            table.contains("REACH IT WITH") && table.contains(command),
+            "{profile}: the table lacks {command:?}: {table}"
+        );
+    }
     for row in rows
         .as_array()
         .unwrap()
