@@ -104,7 +104,9 @@ fn quantity(
     }
 }
 
-fn pod_requests(pod: &Value) -> Result<Requests, QuantityError> {
+/// The requests of one pod spec (`spec.template.spec`, or a Pod's `spec`): its containers' summed, or its
+/// largest init container's when that is larger, per resource (as the scheduler counts them).
+pub fn pod_requests(pod: &Value) -> Result<Requests, QuantityError> {
     let sum = |containers: &Value| -> Result<Vec<(i64, i64)>, QuantityError> {
         containers
             .as_sequence()

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::quantity::{QuantityError, parse_millis, parse_units};
+use crate::resources;
 
 /// One pod's usage, summed over its containers, as the metrics API last measured it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,33 +84,16 @@ fn bytes(value: i64) -> String {
 }
 
 /// The requests of a pod: its containers' summed, or its largest init container's when larger (as the
-/// scheduler counts them). Missing requests count 0.
+/// scheduler counts them; the same sum as for rendered manifests, `resources::pod_requests`). Missing
+/// requests count 0.
 pub fn pod_requests(pod: &Pod) -> Result<Measured, QuantityError> {
-    let Some(spec) = &pod.spec else {
-        return Ok(Measured::default());
-    };
-    let request = |c: &k8s_openapi::api::core::v1::Container, name: &str, millis: bool| {
-        let quantity = c
-            .resources
-            .as_ref()
-            .and_then(|r| r.requests.as_ref())
-            .and_then(|r| r.get(name));
-        match quantity {
-            None => Ok(0),
-            Some(q) if millis => parse_millis(&q.0),
-            Some(q) => parse_units(&q.0),
-        }
-    };
-    let mut sum = Measured::default();
-    for c in &spec.containers {
-        sum.cpu_millis += request(c, "cpu", true)?;
-        sum.memory_bytes += request(c, "memory", false)?;
-    }
-    for c in spec.init_containers.iter().flatten() {
-        sum.cpu_millis = sum.cpu_millis.max(request(c, "cpu", true)?);
-        sum.memory_bytes = sum.memory_bytes.max(request(c, "memory", false)?);
-    }
-    Ok(sum)
+    // a Pod's spec always serializes (its quantities are strings): Null only for a pod without one
+    let spec = serde_yaml::to_value(&pod.spec).unwrap_or(serde_yaml::Value::Null);
+    let requests = resources::pod_requests(&spec)?;
+    Ok(Measured {
+        cpu_millis: requests.cpu_millis,
+        memory_bytes: requests.memory_bytes,
+    })
 }
 
 /// One PodMetrics object (`containers[].usage.cpu|memory`) summed over its containers.

@@ -121,24 +121,29 @@ affinity:
       label: {{ .labels }}
 {{- end -}}
 
+{{/* Only Running pods, labelled namespace and pod (the dashboards use both). */}}
+{{- define "monitoring.prometheus.runningPods" -}}
+- source_labels: [__meta_kubernetes_pod_phase]
+  regex: Running
+  action: keep
+- source_labels: [__meta_kubernetes_namespace]
+  target_label: namespace
+- source_labels: [__meta_kubernetes_pod_name]
+  target_label: pod
+{{- end -}}
+
 {{/* The relabelling of a discovered pod: only those annotated prometheus.io/scrape and Running, one target per pod on
 the annotated port, labelled namespace, pod, app and component (the dashboards use them). */}}
 {{- define "monitoring.prometheus.podRelabels" -}}
 - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
   regex: "true"
   action: keep
-- source_labels: [__meta_kubernetes_pod_phase]
-  regex: Running
-  action: keep
+{{ include "monitoring.prometheus.runningPods" . }}
 # one target per pod, on the annotated port (discovery gives one per declared container port)
 - source_labels: [__meta_kubernetes_pod_ip, __meta_kubernetes_pod_annotation_prometheus_io_port]
   regex: "(.+);([0-9]+)"
   replacement: "$1:$2"
   target_label: __address__
-- source_labels: [__meta_kubernetes_namespace]
-  target_label: namespace
-- source_labels: [__meta_kubernetes_pod_name]
-  target_label: pod
 - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name]
   target_label: app
 - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_component]
@@ -186,13 +191,7 @@ scrape_configs:
       - source_labels: [__meta_kubernetes_pod_container_port_name]
         regex: tcp-prometheus
         action: keep
-      - source_labels: [__meta_kubernetes_pod_phase]
-        regex: Running
-        action: keep
-      - source_labels: [__meta_kubernetes_namespace]
-        target_label: namespace
-      - source_labels: [__meta_kubernetes_pod_name]
-        target_label: pod
+      {{- include "monitoring.prometheus.runningPods" . | nindent 6 }}
       - target_label: app
         replacement: kafka
       - source_labels: [__meta_kubernetes_pod_label_strimzi_io_pool_name]
