@@ -28,6 +28,14 @@ phase() {
   log "phase $name: done in $((SECONDS - start))s"
 }
 
+# build_debug_plugin: $CARGO_TARGET_DIR/debug/helm-bigdata, built as `cargo test --workspace` (the unit and lab
+# tests) builds it. `-p helm-bigdata` and a plain `cargo build` each select other features of the dependencies
+# (the jobs' serde_json, the tests' tokio test-util), so each would compile the plugin again (25 s in a clean
+# clone); this is a no-op after the tests.
+build_debug_plugin() {
+  cargo test -q --locked --workspace --no-run 2>&1 | { grep -v '^  Executable ' >&2 || true; }
+}
+
 # Seconds since epoch with sub-second precision, for step timings.
 now() { date +%s.%N; }
 
