@@ -36,6 +36,18 @@ build_debug_plugin() {
   cargo test -q --locked --workspace --no-run 2>&1 | { grep -v '^  Executable ' >&2 || true; }
 }
 
+# download_checked URL SHA256 FILE: download URL to FILE once (kept when it exists), failing unless its
+# sha256 is SHA256 (a partial or wrong download is never left as FILE).
+download_checked() {
+  local url=$1 sha=$2 file=$3
+  [[ -f $file ]] && return 0
+  mkdir -p "$(dirname "$file")"
+  curl -fsSL --retry 3 -o "$file.part" "$url" || { rm -f "$file.part"; die "failed to download $url"; }
+  echo "$sha  $file.part" | sha256sum -c --quiet - >/dev/null 2>&1 \
+    || { rm -f "$file.part"; die "failed to verify ${file##*/}: its sha256 is not the pinned $sha (from $url)"; }
+  mv "$file.part" "$file"
+}
+
 # Seconds since epoch with sub-second precision, for step timings.
 now() { date +%s.%N; }
 

@@ -3,6 +3,8 @@
 #   kafka      a topic is created, 3 messages produced and consumed back (Kafka's own console tools)
 #   mariadb    the hive user logs in over TCP with the generated password
 #   metastore  the schema version is recorded; the Thrift port answers
+#   registry   Apicurio Registry: a schema registered through Confluent's API is served back by its id, and it
+#              is kept across a restart of the registry (its storage is a Kafka topic)
 #   spark      Spark SQL creates a database and a table through the metastore, inserts rows and reads them
 #              back; MariaDB's metastore tables (DBS, TBLS, SDS) show them and where the data is; the data
 #              files are in the warehouse; a second Spark session reads exactly the rows written and drops
@@ -56,7 +58,7 @@ started_hdfs=0
 stop_started() {
   [[ ${BIGDATA_KEEP_SERVICES:-0} == 1 ]] && return 0
   local s started=()
-  for s in kafka mariadb metastore; do
+  for s in kafka mariadb metastore registry; do
     grep -qx "$s" <<<"$was_up" || started+=("$s")
   done
   if [[ ${#started[@]} -gt 0 ]]; then "$SERVICES" down "${started[@]}"; fi
@@ -195,6 +197,25 @@ gone() {
   esac
 }
 check "warehouse: $db's directory is gone" gone || true
+
+# the schema registry: Confluent's API (the jobs' --schema-registry)
+subject="services-test-$$-value"
+registered() {
+  local id
+  id=$(curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    -d '{"schema": "{\"type\":\"record\",\"name\":\"ServicesTest\",\"fields\":[{\"name\":\"n\",\"type\":\"long\"}]}"}' \
+    "$BIGDATA_SCHEMA_REGISTRY_URL/subjects/$subject/versions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || return 1
+  echo "$id" >"$OUT.id"
+  curl -fsS "$BIGDATA_SCHEMA_REGISTRY_URL/schemas/ids/$id" | grep -q ServicesTest
+}
+check "registry: a schema registered under $subject is served back by its id" registered || true
+kept() {
+  "$SERVICES" down registry >/dev/null && "$SERVICES" up registry >/dev/null 2>&1 || return 1
+  curl -fsS "$BIGDATA_SCHEMA_REGISTRY_URL/schemas/ids/$(cat "$OUT.id")" | grep -q ServicesTest \
+    && curl -fsS "$BIGDATA_SCHEMA_REGISTRY_URL/subjects" | grep -q "\"$subject\""
+}
+check "registry: restarted, it still serves it (kept in its Kafka topic)" kept || true
+rm -f "$OUT.id"
 
 # Stop what this test started before the summary, so that the summary is the last line.
 trap 'rm -f "$OUT"' EXIT
