@@ -262,10 +262,19 @@ def prepare_kafka(manifest, work):
         connect_port = rw.port("connect", 8083)
         if "jmx-exporter.yaml" in cm_data_all(docs, full + "-connect"):
             connect_metrics_port = rw.port("connect-metrics", 9404)
+    registry_ports = None
+    if any_named(docs, "Deployment", full + "-schema-registry"):
+        registry_ports = (rw.port("schema-registry", 8080), rw.port("schema-registry-management", 9000))
     rw.release()
     brokers = ",".join("%s:%s" % (HOST, n[3]) for n in nodes if n[1] == "broker")
     if connect_port:
         prepare_kafka_connect(docs, full, rw, brokers, connect_port, connect_metrics_port, work)
+    if registry_ports:
+        problems += prepare_schema_registry(docs, full, rw, brokers, registry_ports, work)
+    # the REST APIs the hook Jobs and helm tests ask (API_HOST, API_PORT): Service name -> the port here
+    api_ports = {full + "-connect": connect_port}
+    if registry_ports:
+        api_ports[full + "-schema-registry"] = registry_ports[0]
 
     # The hook Job and the helm test: their scripts, with the bootstrap Service pointing at every broker.
     jobs = [("topics", "Job", full + "-topics", "topics"), ("connectors", "Job", full + "-connect-connectors", "connectors")]
@@ -286,9 +295,13 @@ def prepare_kafka(manifest, work):
             if is_k8s_host(h):
                 problems.append("%s: script still names %s" % (label, h))
         env = plain_env(c)
-        if "CONNECT_HOST" in env:  # Kafka Connect's REST API (the connectors Job, the Connect helm test)
-            rw.changes.append("%s: Connect REST %s:%s -> %s:%s" % (label, env["CONNECT_HOST"], env.get("CONNECT_PORT"), HOST, connect_port))
-            env.update(CONNECT_HOST=HOST, CONNECT_PORT=str(connect_port))
+        if "API_HOST" in env:  # a REST API: Kafka Connect's (the connectors Job, its helm test), the schema registry's
+            port = api_ports.get(env["API_HOST"])
+            if port is None:
+                problems.append("%s: API_HOST %s is no REST API this chart renders" % (label, env["API_HOST"]))
+                continue
+            rw.changes.append("%s: REST API %s:%s -> %s:%s" % (label, env["API_HOST"], env.get("API_PORT"), HOST, port))
+            env.update(API_HOST=HOST, API_PORT=str(port))
             connectors_dir = os.path.join(work, "connect", "connectors")
             for m in c.get("volumeMounts") or []:
                 if m["mountPath"] == "/etc/kafka/connectors":
@@ -341,6 +354,41 @@ def prepare_kafka_connect(docs, full, rw, brokers, port, metrics_port, work):
         write(os.path.join(root, "metrics-port"), "%d\n" % metrics_port)
     write(os.path.join(root, "main.sh"), env_prefix(env, root) + s, 0o755)
     write(os.path.join(root, "port"), "%d\n" % port)
+
+
+def prepare_schema_registry(docs, full, rw, brokers, ports, work):
+    """schemaRegistry.enabled: WORK/schema-registry/main.sh, the image's entrypoint (ci/images.d/apicurio/run-java.sh,
+    $FIDELITY_RUN_JAVA) with the Deployment's environment: its kafkasql storage on the brokers here, its ports
+    rewritten; the app is $FIDELITY_REGISTRY_APP, on the Java 21 of $FIDELITY_JAVA21, as in the lab's image. Also
+    the port files and the path of the readiness probe. Returns the problems (a Kubernetes host left)."""
+    name = full + "-schema-registry"
+    c = container(docs, "Deployment", name, "registry")
+    root = os.path.join(work, "schema-registry")
+    env = plain_env(c)
+    port, mport = ports
+    new = {"APICURIO_KAFKASQL_BOOTSTRAP_SERVERS": brokers, "QUARKUS_HTTP_PORT": str(port),
+           "QUARKUS_MANAGEMENT_PORT": str(mport)}
+    for k, v in new.items():
+        if k not in env:
+            return ["schema registry: the Deployment sets no %s" % k]
+        rw.changes.append("schema registry: %s=%s -> %s" % (k, env[k], v))
+        env[k] = v
+    # a bind address, as a pod's 0.0.0.0 is its own
+    env.update(QUARKUS_HTTP_HOST=HOST, QUARKUS_MANAGEMENT_HOST=HOST)
+    problems = ["schema registry: %s still names %s" % (k, h) for k, v in env.items()
+                for h in re.findall(r"[A-Za-z0-9][A-Za-z0-9.-]*(?=:\d)", v) if h.startswith(full + "-") or ".svc." in h]
+    probe = c["readinessProbe"]["httpGet"]
+    if probe["port"] != "management":
+        problems.append("schema registry: the readiness probe asks port %s, not management" % probe["port"])
+    script = ('export JAVA_APP_JAR="$FIDELITY_REGISTRY_APP/quarkus-run.jar" PATH="$FIDELITY_JAVA21/bin:$PATH"\n'
+              '# the image\'s own JAVA_OPTS\n'
+              'export JAVA_OPTS="-Djava.util.logging.manager=org.jboss.logmanager.LogManager"\n'
+              'exec "$FIDELITY_RUN_JAVA"\n')
+    write(os.path.join(root, "main.sh"), env_prefix(env, root) + script, 0o755)
+    write(os.path.join(root, "port"), "%d\n" % port)
+    write(os.path.join(root, "management-port"), "%d\n" % mport)
+    write(os.path.join(root, "ready-path"), probe["path"] + "\n")
+    return problems
 
 
 def cm_data_all(docs, name):

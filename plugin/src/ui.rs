@@ -34,6 +34,12 @@ const UIS: &[Ui] = &[
         port_name: "http",
     },
     Ui {
+        component: Component::Kafka,
+        name: "Schema registry REST API",
+        service_suffix: "kafka-schema-registry",
+        port_name: "http",
+    },
+    Ui {
         component: Component::Monitoring,
         name: "Prometheus",
         service_suffix: "prometheus",
@@ -145,5 +151,29 @@ mod tests {
             links[0].command,
             "kubectl -n ns port-forward svc/bigdata-kafka-connect 8083:8083"
         );
+    }
+
+    #[test]
+    fn kafka_offers_the_schema_registry_api_when_it_runs() {
+        let services = [
+            service("bigdata-kafka-connect", &[("http", 8083)]),
+            service(
+                "bigdata-kafka-schema-registry",
+                &[("http", 8080), ("management", 9000)],
+            ),
+        ];
+        let names: Vec<_> = links(Component::Kafka, "bigdata", "ns", &services)
+            .into_iter()
+            .map(|l| (l.name, l.command))
+            .collect();
+        assert_eq!(
+            names[1],
+            (
+                "Schema registry REST API".to_string(),
+                "kubectl -n ns port-forward svc/bigdata-kafka-schema-registry 8080:8080"
+                    .to_string()
+            )
+        );
+        assert_eq!(names.len(), 2);
     }
 }

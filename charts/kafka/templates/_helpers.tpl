@@ -364,26 +364,32 @@ prometheus.io/path: /metrics
 {{- end }}
 {{- end -}}
 
-{{/* Shell: http METHOD PATH [FILE] asks Connect's REST API at $CONNECT_HOST:$CONNECT_PORT (HTTP/1.0 over bash's
-     /dev/tcp: the image has no curl, and busybox's wget cannot PUT) and sets CODE and BODY. */}}
-{{- define "kafka.connect.http" -}}
+{{/* Shell: http METHOD PATH [FILE] asks the REST API at $API_HOST:$API_PORT (Kafka Connect's, the schema
+     registry's) with FILE's JSON as the body (HTTP/1.0 over bash's /dev/tcp: the image has no curl, and busybox's
+     wget cannot PUT) and sets CODE and BODY. */}}
+{{- define "kafka.http" -}}
 http() {
   local method=$1 path=$2 file=${3:-} body="" len=0 resp
   CODE=000 BODY=""
   if [ -n "$file" ]; then body=$(cat "$file"); len=$(printf '%s' "$body" | LC_ALL=C wc -c); fi
-  if ! { exec 3<>"/dev/tcp/$CONNECT_HOST/$CONNECT_PORT"; } 2>/dev/null; then
-    BODY="cannot connect to $CONNECT_HOST:$CONNECT_PORT"
+  if ! { exec 3<>"/dev/tcp/$API_HOST/$API_PORT"; } 2>/dev/null; then
+    BODY="cannot connect to $API_HOST:$API_PORT"
     return 1
   fi
   printf '%s %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' \
-    "$method" "$path" "$CONNECT_HOST" "$len" "$body" >&3
+    "$method" "$path" "$API_HOST" "$len" "$body" >&3
   resp=$(timeout 60 cat <&3 || true)
   exec 3<&-
   CODE=$(printf '%s\n' "$resp" | head -n 1 | cut -d' ' -f2)
   BODY=${resp#*$'\r\n\r\n'}
   [ -n "$CODE" ] || CODE=000
 }
-# running NAME: the connector and each of its tasks (at least one) RUNNING; FAILED ends the wait
+{{- end -}}
+
+{{/* Shell: http (above), and running NAME: the connector and each of its tasks (at least one) RUNNING; FAILED
+     ends the wait */}}
+{{- define "kafka.connect.http" -}}
+{{ include "kafka.http" . }}
 running() {
   local states
   http GET "/connectors/$1/status" || return 1
@@ -392,4 +398,37 @@ running() {
   case " $states" in *" FAILED "*) echo "connector $1 failed: $BODY"; exit 1 ;; esac
   [ "$(printf '%s' "$states" | wc -w)" -ge 2 ] && [ -z "$(printf '%s' "$states" | tr ' ' '\n' | grep -vx 'RUNNING' | grep .)" ]
 }
+{{- end -}}
+
+{{/* ---- the schema registry (schemaRegistry.enabled) */}}
+
+{{- define "kafka.schemaRegistry.fullname" -}}{{ include "kafka.fullname" . }}-schema-registry{{- end -}}
+{{- define "kafka.schemaRegistry.image" -}}{{ .Values.schemaRegistry.image.repository }}:{{ .Values.schemaRegistry.image.tag }}{{- end -}}
+{{- define "kafka.schemaRegistry.topic" -}}{{ .Values.schemaRegistry.topic | default (printf "%s-schemas" (include "kafka.fullname" .)) }}{{- end -}}
+{{/* The URL of Confluent's Schema Registry API it serves, inside the cluster */}}
+{{- define "kafka.schemaRegistry.ccompatUrl" -}}
+http://{{ include "kafka.schemaRegistry.fullname" . }}:{{ .Values.schemaRegistry.port }}/apis/ccompat/v7
+{{- end -}}
+
+{{/* The registry's configuration, as environment (name: value): the kafkasql storage on this cluster (its consumer's
+     poll timeout 1 s, not 5: it polls the snapshots topic at start, and a start took 10 s longer), the ports, no
+     tracing exporter (nothing listens for it), then schemaRegistry.env over them */}}
+{{- define "kafka.schemaRegistry.env" -}}
+{{- $topic := include "kafka.schemaRegistry.topic" . -}}
+{{- $e := dict
+  "APICURIO_STORAGE_KIND" "kafkasql"
+  "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS" (include "kafka.bootstrapServers" .)
+  "APICURIO_KAFKASQL_TOPIC" $topic
+  "APICURIO_KAFKASQL_SNAPSHOTS_TOPIC" (printf "%s-snapshots" $topic)
+  "APICURIO_KAFKASQL_CONSUMER_POLL_TIMEOUT" "1000"
+  "QUARKUS_HTTP_PORT" (toString .Values.schemaRegistry.port)
+  "QUARKUS_MANAGEMENT_PORT" (toString .Values.schemaRegistry.managementPort)
+  "QUARKUS_OTEL_ENABLED" "false"
+  "JAVA_OPTS_APPEND" (printf "-Xms%s -Xmx%s" .Values.schemaRegistry.heapSize .Values.schemaRegistry.heapSize)
+-}}
+{{- $e = merge (deepCopy (.Values.schemaRegistry.env | default dict)) $e -}}
+{{- range $k := keys $e | sortAlpha }}
+- name: {{ $k }}
+  value: {{ index $e $k | toString | quote }}
+{{- end }}
 {{- end -}}
