@@ -45,6 +45,37 @@ pub struct GeneratedRecord {
     pub event_ms: i64,
 }
 
+/// One generated event, as its struct.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum DemoEvent {
+    Station(StationStatus),
+    Tick(StockTick),
+}
+
+impl DemoEvent {
+    /// The record key: the station number or the stock symbol.
+    pub fn key(&self) -> String {
+        match self {
+            DemoEvent::Station(s) => s.number.to_string(),
+            DemoEvent::Tick(t) => t.symbol.clone(),
+        }
+    }
+
+    /// The event time, ms since the Unix epoch.
+    pub fn event_ms(&self) -> i64 {
+        match self {
+            DemoEvent::Station(s) => s.last_update,
+            DemoEvent::Tick(t) => t.as_of,
+        }
+    }
+
+    /// The event as one JSON object (no newline), in the struct's field order.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain structs always serialize")
+    }
+}
+
 /// Which demo's events to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EventKind {
@@ -88,23 +119,22 @@ impl Generator {
 
     /// The next event with its key (the station number or the stock symbol) and event time.
     pub fn next_record(&mut self) -> GeneratedRecord {
-        let event_ms = self.clock_ms;
-        let (key, json) = match self.kind {
-            EventKind::Bikes => {
-                let s = self.next_station();
-                (s.number.to_string(), serde_json::to_string(&s))
-            }
-            EventKind::Stocks => {
-                let t = self.next_tick();
-                (t.symbol.clone(), serde_json::to_string(&t))
-            }
+        let event = self.next_event();
+        GeneratedRecord {
+            key: event.key(),
+            json: event.to_json(),
+            event_ms: event.event_ms(),
+        }
+    }
+
+    /// The next event, as its struct.
+    pub fn next_event(&mut self) -> DemoEvent {
+        let event = match self.kind {
+            EventKind::Bikes => DemoEvent::Station(self.next_station()),
+            EventKind::Stocks => DemoEvent::Tick(self.next_tick()),
         };
         self.clock_ms += self.step_ms;
-        GeneratedRecord {
-            key,
-            json: json.expect("plain structs always serialize"),
-            event_ms,
-        }
+        event
     }
 
     fn next_station(&mut self) -> StationStatus {

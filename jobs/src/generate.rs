@@ -1,5 +1,7 @@
 //! `bigdata-jobs generate --topic`: the demo events produced to Kafka, keyed by station number or stock
 //! symbol, at a target rate (token bucket), through an idempotent producer; or JSON lines to a writer.
+//! Values are JSON, or Avro in the Confluent wire format (`--format avro`: the schema registered in a
+//! schema registry under `<topic>-value`, see `avro.rs` and `registry.rs`).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -12,9 +14,11 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use tracing::info;
 
-use crate::events::Generator;
+use crate::avro::{self, Encoder};
+use crate::events::{DemoEvent, EventKind, Generator};
 use crate::kafka::{self, StopFlag};
 use crate::metrics::{Metric, Registry};
+use crate::registry::{self, SchemaRegistry};
 
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.
 #[derive(Debug)]
@@ -114,6 +118,53 @@ pub struct KafkaTarget {
     pub partitions: Option<i32>,
 }
 
+/// The values' format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per event.
+    Json,
+    /// Avro in the Confluent wire format (magic byte, schema id, datum), with --topic and --schema-registry.
+    Avro,
+}
+
+/// How events become record values.
+pub enum Values {
+    Json,
+    /// Avro datums of the schema registered with this id, framed.
+    Avro {
+        id: u32,
+        encoder: Encoder,
+    },
+}
+
+impl Values {
+    /// Registers `kind`'s schema under `<topic>-value` in the registry at `url` (once, at start).
+    pub fn avro(kind: EventKind, topic: &str, url: &str) -> anyhow::Result<Values> {
+        let registry = SchemaRegistry::new(url, registry::REQUEST_TIMEOUT)?;
+        let subject = registry::value_subject(topic);
+        let id = registry.register(&subject, avro::schema_json(kind))?;
+        info!(
+            subject,
+            id,
+            schema = avro::record_name(kind),
+            registry = registry.url(),
+            "generate: the Avro schema is registered"
+        );
+        Ok(Values::Avro {
+            id,
+            encoder: Encoder::new(kind)?,
+        })
+    }
+
+    /// The record value of `event`.
+    pub fn value(&self, event: &DemoEvent) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Values::Json => Ok(event.to_json().into_bytes()),
+            Values::Avro { id, encoder } => Ok(avro::frame(*id, &encoder.datum(event)?)),
+        }
+    }
+}
+
 /// What was produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -136,11 +187,25 @@ pub fn write_lines(
     out.flush().context("failed to write to stdout")
 }
 
-/// Produces `count` events of `generator` to the topic; returns once all are acknowledged (`acks=all`).
+/// Produces `count` events of `generator` to the topic as JSON; returns once all are acknowledged
+/// (`acks=all`).
 pub fn produce(
     generator: &mut Generator,
     count: u64,
     target: &KafkaTarget,
+    stop: &StopFlag,
+    metrics: &Metrics,
+) -> anyhow::Result<Summary> {
+    produce_values(generator, count, target, &Values::Json, stop, metrics)
+}
+
+/// Produces `count` events of `generator` to the topic, as `values` says; returns once all are
+/// acknowledged (`acks=all`).
+pub fn produce_values(
+    generator: &mut Generator,
+    count: u64,
+    target: &KafkaTarget,
+    values: &Values,
     stop: &StopFlag,
     metrics: &Metrics,
 ) -> anyhow::Result<Summary> {
@@ -193,13 +258,13 @@ pub fn produce(
             std::thread::sleep(wait.min(Duration::from_millis(100)));
             continue;
         }
-        let record = generator.next_record();
+        let event = generator.next_event();
+        let key = event.key();
+        let value = values.value(&event)?;
         loop {
             // The record's timestamp is the produce time, not the event time: the demo's event times
             // are in the past (2023 by default), and time-based retention would delete such records.
-            let r = BaseRecord::to(&target.topic)
-                .key(&record.key)
-                .payload(&record.json);
+            let r = BaseRecord::to(&target.topic).key(&key).payload(&value);
             match producer.send(r) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {

@@ -1,7 +1,9 @@
 //! `bigdata-jobs`: the batch and stream jobs of the bigdata platform.
 
+pub mod avro;
 pub mod compact;
 pub mod date;
+pub mod decode;
 pub mod duration;
 pub mod events;
 pub mod generate;
@@ -10,6 +12,7 @@ pub mod kafka;
 pub mod land;
 pub mod metastore;
 pub mod metrics;
+pub mod registry;
 pub mod shard;
 pub mod stream;
 pub mod thrift;

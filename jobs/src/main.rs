@@ -5,15 +5,17 @@ use std::time::Duration;
 use anyhow::Context;
 use bigdata_jobs::duration::parse_duration;
 use bigdata_jobs::events::{EventKind, Generator};
+use bigdata_jobs::generate::Format;
 use bigdata_jobs::hdfs::{HdfsOptions, parse_conf_pair};
 use bigdata_jobs::kafka::StopFlag;
 use bigdata_jobs::land::LandOptions;
 use bigdata_jobs::metrics::Registry;
+use bigdata_jobs::registry;
 use bigdata_jobs::shard::{self, Shard};
 use bigdata_jobs::window::WindowSpec;
 use bigdata_jobs::wordcount::{self, Interrupted};
 use bigdata_jobs::{compact, generate, stream, verify};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tracing::error;
 
 /// Batch and stream jobs of the bigdata platform.
@@ -49,7 +51,8 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Synthetic demo events (bike station status or stock ticks): JSON lines to stdout, or to a Kafka
-    /// topic with --topic (keyed by station number / symbol, idempotent producer, at --rate events/s).
+    /// topic with --topic (keyed by station number / symbol, idempotent producer, at --rate events/s), as
+    /// JSON or, with --format avro, as Avro in the Confluent wire format through a schema registry.
     Generate {
         /// Which demo's events.
         #[arg(long, value_enum, default_value_t = EventKind::Bikes, env = "BIGDATA_EVENT_KIND")]
@@ -88,6 +91,15 @@ enum Command {
         /// Serve Prometheus metrics on this address (GET /metrics), e.g. 0.0.0.0:9100.
         #[arg(long, env = "BIGDATA_METRICS_ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
+        /// The values' format with --topic: JSON, or Avro in the Confluent wire format (0x00, the schema
+        /// id as 4 bytes big-endian, the Avro datum); avro registers the schema under <topic>-value in
+        /// --schema-registry at start.
+        #[arg(long, value_enum, default_value_t = Format::Json, env = "BIGDATA_GENERATE_FORMAT")]
+        format: Format,
+        /// The schema registry, with --format avro: the base URL of Confluent's REST API, e.g. Apicurio's
+        /// http://registry:8080/apis/ccompat/v7 (plain HTTP).
+        #[arg(long, value_name = "URL", env = "BIGDATA_SCHEMA_REGISTRY_URL", value_parser = registry::parse_url)]
+        schema_registry: Option<String>,
     },
     /// Per-key tumbling-window aggregates of the demo events, exactly once, Kafka to Kafka.
     ///
@@ -95,7 +107,8 @@ enum Command {
     /// window, count, open/high/low/close of price.amount and the summed volume. Event time is the record's
     /// last_update / as_of (ms). A window is written when its partition's watermark (largest event time
     /// seen minus --allowed-lateness) passes its end; records for a window already written, and malformed
-    /// records, go to the dead-letter topic. Exit codes: 0 stopped (SIGTERM/SIGINT or --stop-after-idle,
+    /// records, go to the dead-letter topic. Values are JSON events, or Avro in the Confluent wire format
+    /// (decoded with the writer schema from --schema-registry). Exit codes: 0 stopped (SIGTERM/SIGINT or --stop-after-idle,
     /// open transaction committed), 1 failed (the open transaction aborted), 2 bad usage.
     Stream {
         /// Kafka bootstrap servers (host:port,...).
@@ -159,6 +172,11 @@ enum Command {
         #[arg(long = "kafka-conf", value_name = "KEY=VALUE", env = "BIGDATA_KAFKA_CONF",
               value_delimiter = ';', value_parser = parse_conf_pair)]
         kafka_conf: Vec<(String, String)>,
+        /// The schema registry of Avro input values (Confluent wire format: 0x00, schema id, datum): the
+        /// base URL of Confluent's REST API, e.g. Apicurio's http://registry:8080/apis/ccompat/v7 (plain
+        /// HTTP). Without it, Avro values are dead-lettered as unknown_schema.
+        #[arg(long, value_name = "URL", env = "BIGDATA_SCHEMA_REGISTRY_URL", value_parser = registry::parse_url)]
+        schema_registry: Option<String>,
         /// Landing of the raw input on HDFS (--land-dir).
         #[command(flatten)]
         land: Box<LandArgs>,
@@ -325,6 +343,11 @@ struct LandArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(message) = check_usage(&cli.command) {
+        Cli::command()
+            .error(clap::error::ErrorKind::MissingRequiredArgument, message)
+            .exit();
+    }
     init_logging(cli.log_format);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -340,6 +363,31 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// What clap cannot say: the options that other options' values need (exit 2, like clap's own errors).
+fn check_usage(command: &Command) -> Result<(), String> {
+    if let Command::Generate {
+        format: Format::Avro,
+        topic,
+        schema_registry,
+        ..
+    } = command
+    {
+        if topic.is_none() {
+            return Err(
+                "--format avro needs --topic (or BIGDATA_GENERATE_TOPIC): Avro values go to a \
+                        Kafka topic only; without --topic, generate writes JSON lines to stdout"
+                    .into(),
+            );
+        }
+        if schema_registry.is_none() {
+            return Err("--format avro needs --schema-registry URL (or BIGDATA_SCHEMA_REGISTRY_URL): the \
+                        registry that gives the schema its id, e.g. http://registry:8080/apis/ccompat/v7"
+                .into());
+        }
+    }
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {
@@ -372,19 +420,33 @@ fn run(command: Command) -> anyhow::Result<()> {
             rate,
             partitions,
             metrics_addr,
+            format,
+            schema_registry,
         } => {
             let mut generator = Generator::new(kind, seed, stations, start_ms, step_ms);
             let registry = Registry::serving(metrics_addr)?;
             let metrics = generate::Metrics::new(&registry);
             if let Some(topic) = topic {
                 let stop = StopFlag::on_signals()?;
+                let values = match (format, schema_registry) {
+                    (Format::Avro, Some(url)) => generate::Values::avro(kind, &topic, &url)?,
+                    // check_usage refused avro without a registry.
+                    _ => generate::Values::Json,
+                };
                 let target = generate::KafkaTarget {
                     bootstrap: bootstrap_servers,
                     topic,
                     rate,
                     partitions,
                 };
-                let summary = generate::produce(&mut generator, count, &target, &stop, &metrics)?;
+                let summary = generate::produce_values(
+                    &mut generator,
+                    count,
+                    &target,
+                    &values,
+                    &stop,
+                    &metrics,
+                )?;
                 return match summary.interrupted {
                     Some(signal) => Err(Interrupted(signal).into()),
                     None => Ok(()),
@@ -458,6 +520,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             session_timeout,
             transaction_timeout,
             kafka_conf,
+            schema_registry,
             land,
         } => {
             let stop = StopFlag::on_signals()?;
@@ -496,6 +559,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 transaction_timeout,
                 kafka_conf,
                 land,
+                schema_registry,
             };
             stream::run(options, &stop).map(|_| ())
         }

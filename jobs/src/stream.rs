@@ -14,6 +14,10 @@
 //!
 //! With `--land-dir`, the well-formed input records are also written to HDFS before the transaction that
 //! consumes them commits (see `land.rs`).
+//!
+//! Input values in the Confluent wire format (Avro through a schema registry, `--schema-registry`) are
+//! decoded into the event's JSON as they come from the consumer (see `decode.rs`); everything after that
+//! sees JSON.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,10 +32,12 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
+use crate::decode::{Decoder, Input};
 use crate::events::EventKind;
 use crate::kafka::{self, ExtendConfig, StopFlag};
 use crate::land::{LandOptions, Lander};
 use crate::metrics::{GaugeFamily, Histogram, Metric, Registry, latency_buckets};
+use crate::registry::{self, SchemaRegistry};
 use crate::window::{self, Aggregate, Outcome, PartitionState, WindowSpec, dead_letter_json};
 
 /// The job's settings.
@@ -58,6 +64,8 @@ pub struct Options {
     pub kafka_conf: Vec<(String, String)>,
     /// Also write the well-formed input records to this HDFS directory (see `land.rs`).
     pub land: Option<LandOptions>,
+    /// The schema registry of Avro input values (Confluent's REST API base URL, see `registry.rs`).
+    pub schema_registry: Option<String>,
 }
 
 impl Options {
@@ -66,12 +74,14 @@ impl Options {
     }
 }
 
-const DEAD_LETTER_REASONS: [&str; 5] = [
+const DEAD_LETTER_REASONS: [&str; 7] = [
     "late",
     "empty",
     "bad_json",
     "missing_field",
     "invalid_field",
+    "unknown_schema",
+    "bad_avro",
 ];
 
 /// The latest committed window of each key, as gauges: what the live demo dashboard shows (a station's bikes,
@@ -223,6 +233,8 @@ struct Engine {
     metrics: Metrics,
     /// Writes the raw input to HDFS before each commit (`--land-dir`).
     lander: Option<Lander>,
+    /// Turns Avro input values into JSON (`--schema-registry`).
+    decoder: Decoder,
     /// An error met in the rebalance callback, for the loop to end with.
     fatal: Option<anyhow::Error>,
     /// Set after any error: the open transaction may be incomplete and must never be committed.
@@ -324,23 +336,33 @@ impl Engine {
         if !self.states.contains_key(&partition) {
             self.restore(consumer, &[partition])?;
         }
+        // Avro values become the event's JSON here, for new and re-read records alike.
+        let input = self.decoder.decode(payload).with_context(|| {
+            format!(
+                "failed to decode {}/{partition} offset {offset}",
+                self.opts.input_topic
+            )
+        })?;
         let state = self.states.get_mut(&partition).expect("just inserted");
-        let (outcome, closed) = state.process(offset, payload);
+        let (outcome, closed) = match &input {
+            Input::Undecodable(m) => state.process_parsed(offset, Err(m.clone())),
+            _ => state.process(offset, input.json()),
+        };
         self.metrics.records_in.inc();
-        // Every well-formed record processed now (in a window or late) is landed; not the malformed ones,
-        // nor those re-read to rebuild state (landed before their checkpoint was committed).
+        // Every well-formed record processed now (in a window or late) is landed, as JSON; not the
+        // malformed ones, nor those re-read to rebuild state (landed before their checkpoint was committed).
         if matches!(outcome, Outcome::Accepted | Outcome::Late { .. })
             && let Some(lander) = self.lander.as_mut()
         {
-            let payload = payload.unwrap_or_default();
-            let event = window::parse(self.opts.spec.kind, Some(payload)).map_err(|m| {
+            let json = input.json().unwrap_or_default();
+            let event = window::parse(self.opts.spec.kind, Some(json)).map_err(|m| {
                 anyhow!(
                     "failed to parse {}/{partition} offset {offset} again for landing: {}",
                     self.opts.input_topic,
                     m.detail
                 )
             })?;
-            lander.add(partition, offset, event.ts(), payload);
+            lander.add(partition, offset, event.ts(), json);
         }
         // Records read again to rebuild state were committed before: they have no commit latency.
         let replayed = matches!(outcome, Outcome::Replayed);
@@ -615,6 +637,11 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
     if opts.spec.lateness_ms < 0 {
         bail!("--allowed-lateness must not be negative");
     }
+    let schema_registry = opts
+        .schema_registry
+        .as_deref()
+        .map(|url| SchemaRegistry::new(url, registry::REQUEST_TIMEOUT))
+        .transpose()?;
     let registry = Registry::serving(opts.metrics_addr)?;
     let metrics = Metrics::new(&registry, &opts);
     // HDFS first: an unreachable landing directory fails the start before anything is consumed.
@@ -665,6 +692,7 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         pending_ts: Vec::with_capacity(opts.commit_records.min(1 << 20) as usize),
         metrics,
         lander,
+        decoder: Decoder::new(opts.spec.kind, schema_registry),
         fatal: None,
         failed: false,
     }));
@@ -719,6 +747,7 @@ pub fn run(opts: Options, stop: &StopFlag) -> anyhow::Result<Summary> {
         allowed_lateness_ms = opts.spec.lateness_ms,
         group = opts.group,
         instance = opts.instance_id,
+        schema_registry = opts.schema_registry,
         "stream: started"
     );
 

@@ -79,7 +79,8 @@ impl Event {
 /// Why a record could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed {
-    /// `empty`, `bad_json`, `missing_field` or `invalid_field`.
+    /// `empty`, `bad_json`, `missing_field` or `invalid_field` (from [`parse`]); `unknown_schema` or
+    /// `bad_avro` (an Avro value that could not be decoded, see `decode.rs`).
     pub reason: &'static str,
     pub detail: String,
 }
@@ -458,12 +459,21 @@ impl PartitionState {
     /// Handles the record at `offset`; returns what became of it and the windows it closed (in order of
     /// window start, then key).
     pub fn process(&mut self, offset: i64, payload: Option<&[u8]>) -> (Outcome, Vec<Aggregate>) {
+        self.process_parsed(offset, parse(self.spec.kind, payload))
+    }
+
+    /// Like [`PartitionState::process`], for a record already parsed (or found malformed before parsing).
+    pub fn process_parsed(
+        &mut self,
+        offset: i64,
+        parsed: Result<Event, Malformed>,
+    ) -> (Outcome, Vec<Aggregate>) {
         if self.next_offset.is_some_and(|n| offset < n) {
             return (Outcome::Duplicate, Vec::new());
         }
         let replay = offset < self.replay_end;
         self.next_offset = Some(offset + 1);
-        let event = match parse(self.spec.kind, payload) {
+        let event = match parsed {
             Ok(e) => e,
             Err(_) if replay => return (Outcome::Replayed, Vec::new()),
             Err(m) => return (Outcome::Malformed(m), Vec::new()),
@@ -563,10 +573,11 @@ pub fn dead_letter_json(
         "partition": partition,
         "offset": offset,
     });
+    // A value in the Confluent wire format (magic byte 0) is binary even when it happens to be UTF-8.
     match payload.map(std::str::from_utf8) {
         None => v["payload"] = serde_json::Value::Null,
-        Some(Ok(text)) => v["payload"] = text.into(),
-        Some(Err(_)) => {
+        Some(Ok(text)) if !text.starts_with('\0') => v["payload"] = text.into(),
+        Some(_) => {
             v["payload"] = serde_json::Value::Null;
             v["payload_base64"] = base64(payload.unwrap_or_default()).into();
         }
@@ -789,6 +800,39 @@ mod tests {
         }
     }
 
+    /// A record found malformed before parsing (an Avro value that could not be decoded) is dead-lettered
+    /// once, skipped when read again to rebuild state, and moves the offsets like any record.
+    #[test]
+    fn records_malformed_before_parsing_count_like_malformed_ones() {
+        let bad = || {
+            Err(Malformed {
+                reason: "bad_avro",
+                detail: "x".into(),
+            })
+        };
+        let mut s = PartitionState::restore(BIKES, None, "").unwrap();
+        assert_eq!(s.process(0, Some(&bike(1, 1, 10))).0, Outcome::Accepted);
+        let (outcome, closed) = s.process_parsed(1, bad());
+        assert!(closed.is_empty());
+        assert!(matches!(
+            outcome,
+            Outcome::Malformed(Malformed {
+                reason: "bad_avro",
+                ..
+            })
+        ));
+        assert_eq!(s.process_parsed(1, bad()).0, Outcome::Duplicate);
+        let c = s.checkpoint().unwrap();
+        assert_eq!((c.replay_from, s.next_offset()), (0, Some(2)));
+        let mut restored = PartitionState::restore(BIKES, Some(0), &c.metadata).unwrap();
+        assert_eq!(
+            restored.process(0, Some(&bike(1, 1, 10))).0,
+            Outcome::Replayed
+        );
+        assert_eq!(restored.process_parsed(1, bad()).0, Outcome::Replayed);
+        assert!(!restored.replaying());
+    }
+
     #[test]
     fn a_checkpoint_of_other_settings_is_refused() {
         let mut s = PartitionState::restore(BIKES, None, "").unwrap();
@@ -830,6 +874,18 @@ mod tests {
         .unwrap();
         assert_eq!(v["payload"], serde_json::Value::Null);
         assert_eq!(v["payload_base64"], "/wBhYg==");
+        // Avro in the Confluent wire format: base64 although it is valid UTF-8 here.
+        let v: serde_json::Value = serde_json::from_str(&dead_letter_json(
+            "bad_avro",
+            "x",
+            "t",
+            0,
+            0,
+            Some(&[0, 0, 0, 0, 1, b'a']),
+        ))
+        .unwrap();
+        assert_eq!(v["payload"], serde_json::Value::Null);
+        assert_eq!(v["payload_base64"], "AAAAAAFh");
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
     }

@@ -1,7 +1,9 @@
 //! Helpers of the tests that use the real HDFS started by `ci/hdfs up` (and `ci/hdfs up --ha`); where the
-//! services are: [`services`].
+//! services are: [`services`]; Kafka and `stream`: [`kafka`]; `stream --land-dir`: [`landing`].
 #![allow(dead_code)]
 
+pub mod kafka;
+pub mod landing;
 pub mod services;
 
 use std::collections::BTreeMap;

@@ -23,6 +23,20 @@ pub fn kafka_bootstrap() -> String {
     )
 }
 
+/// The schema registry's base URL, Confluent's REST API: `http://host:port/apis/ccompat/v7`
+/// (`BIGDATA_SCHEMA_REGISTRY_URL`; `ci/services up registry`, which starts Kafka too).
+pub fn schema_registry_url() -> String {
+    service_endpoint(
+        "BIGDATA_SCHEMA_REGISTRY_URL",
+        "the schema registry",
+        "ci/services up registry",
+        |v| {
+            let rest = v.split_once("://").map_or(v, |(_, rest)| rest);
+            rest.split('/').next().unwrap_or(rest).to_string()
+        },
+    )
+}
+
 /// The Hive metastore's Thrift URI, `thrift://host:port` (`BIGDATA_METASTORE_URI`; `ci/services up metastore`).
 pub fn metastore_uri() -> String {
     service_endpoint(
