@@ -183,7 +183,8 @@ enum Command {
     },
     /// Probe each component whose endpoint is set: BIGDATA_KAFKA_BOOTSTRAP, BIGDATA_HDFS_URL,
     /// BIGDATA_MYSQL_ADDRESS (or BIGDATA_MYSQL_HOST + BIGDATA_MYSQL_PORT), BIGDATA_METASTORE_URI,
-    /// BIGDATA_SPARK_HISTORY_URL. Exit 0 only if every check passed (and there was one).
+    /// BIGDATA_SPARK_HISTORY_URL, BIGDATA_SCHEMA_REGISTRY_URL. Exit 0 only if every check passed (and
+    /// there was one).
     Verify {
         /// `json`: human lines on stderr and the JSON report as the last stdout line; `text`: the human
         /// lines on stdout.
@@ -607,7 +608,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             let verdict = if targets.is_empty() {
                 Some(
                     "nothing to verify: set BIGDATA_KAFKA_BOOTSTRAP, BIGDATA_HDFS_URL, BIGDATA_MYSQL_ADDRESS, \
-                     BIGDATA_METASTORE_URI or BIGDATA_SPARK_HISTORY_URL"
+                     BIGDATA_METASTORE_URI, BIGDATA_SPARK_HISTORY_URL or BIGDATA_SCHEMA_REGISTRY_URL"
                         .to_string(),
                 )
             } else if failed > 0 {

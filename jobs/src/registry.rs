@@ -165,6 +165,14 @@ impl SchemaRegistry {
         Ok(schema)
     }
 
+    /// The subjects the registry holds (`GET /subjects`).
+    pub fn subjects(&self) -> Result<Vec<String>, RegistryError> {
+        let url = format!("{}/subjects", self.base);
+        let action = "list the subjects";
+        let text = self.request(action, &url, None)?;
+        parse_answer(action, &url, &text)
+    }
+
     /// GET (no body) or POST `body`; the answer's body when the status is 2xx.
     fn request(
         &self,

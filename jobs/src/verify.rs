@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::hdfs::{self, HdfsLocation, HdfsOptions};
 use crate::kafka;
 use crate::metastore::Metastore;
+use crate::registry::SchemaRegistry;
 
 /// `verify` found a failed check (or nothing to check); already reported.
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +87,8 @@ pub struct Targets {
     pub mysql_address: Option<String>,
     pub metastore_uri: Option<String>,
     pub spark_history_url: Option<String>,
+    /// Confluent's Schema Registry API of the kafka chart's registry (`.../apis/ccompat/v7`).
+    pub schema_registry_url: Option<String>,
 }
 
 impl Targets {
@@ -105,6 +108,7 @@ impl Targets {
             mysql_address,
             metastore_uri: var("BIGDATA_METASTORE_URI"),
             spark_history_url: var("BIGDATA_SPARK_HISTORY_URL"),
+            schema_registry_url: var("BIGDATA_SCHEMA_REGISTRY_URL"),
         }
     }
 
@@ -114,6 +118,7 @@ impl Targets {
             && self.mysql_address.is_none()
             && self.metastore_uri.is_none()
             && self.spark_history_url.is_none()
+            && self.schema_registry_url.is_none()
     }
 }
 
@@ -223,6 +228,18 @@ pub async fn run(targets: &Targets, timeout: Duration) -> Report {
             blocking(move || {
                 let version = spark_history_version(&url, timeout)?;
                 Ok(((), format!("Spark {version} at {url}")))
+            }),
+        )
+        .await;
+    }
+    if let Some(url) = &targets.schema_registry_url {
+        let url = url.clone();
+        c.run(
+            "kafka",
+            "schema registry answers",
+            blocking(move || {
+                let subjects = SchemaRegistry::new(&url, timeout)?.subjects()?;
+                Ok(((), format!("{} subjects at {url}", subjects.len())))
             }),
         )
         .await;

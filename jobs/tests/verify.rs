@@ -1,8 +1,8 @@
-//! `bigdata-jobs verify` against the real services: Kafka, MariaDB and the Hive metastore of
-//! `ci/services up`, HDFS of `ci/hdfs up`, and (when `BIGDATA_SPARK_HISTORY_URL` is set) a Spark history
-//! server. Plus failures: closed ports, a port that speaks another protocol, nothing to verify.
+//! `bigdata-jobs verify` against the real services: Kafka, MariaDB, the Hive metastore and the schema
+//! registry of `ci/services up`, HDFS of `ci/hdfs up`, and (when `BIGDATA_SPARK_HISTORY_URL` is set) a Spark
+//! history server. Plus failures: closed ports, a port that speaks another protocol, nothing to verify.
 //!
-//!     ci/services up kafka mariadb metastore && ci/hdfs up
+//!     ci/services up kafka mariadb metastore registry && ci/hdfs up
 //!     eval "$(ci/services env)" && eval "$(ci/hdfs env)"
 //!     cargo test -p bigdata-jobs --test verify -- --ignored
 use std::net::TcpListener;
@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bigdata-jobs");
-const VARS: [&str; 7] = [
+const VARS: [&str; 8] = [
     "BIGDATA_KAFKA_BOOTSTRAP",
     "BIGDATA_HDFS_URL",
     "BIGDATA_MYSQL_ADDRESS",
@@ -19,6 +19,7 @@ const VARS: [&str; 7] = [
     "BIGDATA_MYSQL_PORT",
     "BIGDATA_METASTORE_URI",
     "BIGDATA_SPARK_HISTORY_URL",
+    "BIGDATA_SCHEMA_REGISTRY_URL",
 ];
 
 fn need(name: &str, how: &str) -> String {
@@ -71,7 +72,7 @@ fn closed_port() -> String {
 #[test]
 #[ignore = "needs ci/services"]
 fn every_component_passes() {
-    let services = "start them with `ci/services up kafka mariadb metastore`, then `eval \"$(ci/services env)\"`";
+    let services = "start them with `ci/services up kafka mariadb metastore registry`, then `eval \"$(ci/services env)\"`";
     let mut env = vec![
         (
             "BIGDATA_KAFKA_BOOTSTRAP",
@@ -90,6 +91,10 @@ fn every_component_passes() {
             need("BIGDATA_METASTORE_URI", services),
         ),
         (
+            "BIGDATA_SCHEMA_REGISTRY_URL",
+            need("BIGDATA_SCHEMA_REGISTRY_URL", services),
+        ),
+        (
             "BIGDATA_HDFS_URL",
             need(
                 "BIGDATA_HDFS_URL",
@@ -104,7 +109,7 @@ fn every_component_passes() {
     let (out, report) = verify(&env);
     assert_eq!(out.status.code(), Some(0), "{report}");
     let n = report["checks"].as_array().unwrap().len();
-    assert_eq!(n, 8 + usize::from(spark.is_some()), "{report}");
+    assert_eq!(n, 9 + usize::from(spark.is_some()), "{report}");
     assert!(
         report["checks"]
             .as_array()
@@ -126,6 +131,14 @@ fn every_component_passes() {
         "{ms}"
     );
     check(&report, "kafka", "produce and consume");
+    let registry = check(&report, "kafka", "schema registry answers");
+    assert!(
+        registry["detail"]
+            .as_str()
+            .unwrap()
+            .contains(" subjects at http://"),
+        "{registry}"
+    );
     check(&report, "hdfs", "read file");
     if spark.is_some() {
         let s = check(&report, "spark", "history server version");
@@ -149,10 +162,14 @@ fn failures_are_reported_and_the_report_stays_last() {
             format!("http://{}", closed_port()),
         ),
         ("BIGDATA_HDFS_URL", format!("hdfs://{}", closed_port())),
+        (
+            "BIGDATA_SCHEMA_REGISTRY_URL",
+            format!("http://{}/apis/ccompat/v7", closed_port()),
+        ),
     ]);
     assert_eq!(out.status.code(), Some(1), "{report}");
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 4, "{report}");
+    assert_eq!(checks.len(), 5, "{report}");
     assert!(checks.iter().all(|c| c["ok"] == false), "{report}");
     let mysql = check(&report, "mysql", "server greeting");
     assert!(
@@ -170,6 +187,14 @@ fn failures_are_reported_and_the_report_stays_last() {
                 .unwrap()
                 .contains("closed the connection"),
         "{ms}"
+    );
+    let registry = check(&report, "kafka", "schema registry answers");
+    assert!(
+        registry["detail"]
+            .as_str()
+            .unwrap()
+            .contains("failed to list the subjects at http://"),
+        "{registry}"
     );
     let hdfs = check(&report, "hdfs", "write file");
     assert!(

@@ -782,6 +782,12 @@ async fn verify(
         installed.contains(&Component::Hdfs),
     )
     .await?;
+    let schema_registry_url = schema_registry_url(
+        &helm,
+        &target.platform,
+        installed.contains(&Component::Kafka),
+    )
+    .await?;
     let inputs = JobInputs {
         name: format!("{}-verify-{}", target.platform, unix_seconds()),
         namespace: helm.namespace().to_string(),
@@ -789,6 +795,7 @@ async fn verify(
         image,
         deadline_seconds: timeout.as_secs(),
         hdfs_url,
+        schema_registry_url,
         mysql: false,
         hdfs: false,
         hive_metastore: false,
@@ -994,6 +1001,19 @@ async fn hdfs_url(helm: &Helm, platform: &str, installed: bool) -> Result<String
     } else {
         format!("hdfs://{platform}-hdfs-namenode:8020")
     })
+}
+
+/// Confluent's API of the kafka release's schema registry (its Service and port, as the chart names them), or ""
+/// when the release does not run one.
+async fn schema_registry_url(helm: &Helm, platform: &str, kafka_installed: bool) -> Result<String> {
+    if !kafka_installed {
+        return Ok(String::new());
+    }
+    let values = helm.user_values(&format!("{platform}-kafka")).await?;
+    Ok(verify::schema_registry_url(
+        platform,
+        &values["schemaRegistry"],
+    ))
 }
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub struct JobInputs {
     pub image: String,
     pub deadline_seconds: u64,
     pub hdfs_url: String,
+    /// Confluent's API of the kafka chart's schema registry, "" when it does not run.
+    pub schema_registry_url: String,
     pub mysql: bool,
     pub hdfs: bool,
     pub hive_metastore: bool,
@@ -59,6 +61,16 @@ impl JobInputs {
         self.kafka = installed.contains(&Component::Kafka);
         self
     }
+}
+
+/// Confluent's API of the kafka chart's schema registry, from the release's `schemaRegistry` values: its
+/// Service `<platform>-kafka-schema-registry` on `port` (8080); "" when `enabled` is not true. Pure.
+pub fn schema_registry_url(platform: &str, values: &serde_yaml::Value) -> String {
+    if !values["enabled"].as_bool().unwrap_or(false) {
+        return String::new();
+    }
+    let port = values["port"].as_u64().unwrap_or(8080);
+    format!("http://{platform}-kafka-schema-registry:{port}/apis/ccompat/v7")
 }
 
 /// Renders the Job. Pure.
@@ -169,6 +181,7 @@ mod tests {
             image: "bigdata/jobs:0.1.0".into(),
             deadline_seconds: 300,
             hdfs_url: "hdfs://bigdata-hdfs-namenode:8020".into(),
+            schema_registry_url: String::new(),
             mysql: false,
             hdfs: false,
             hive_metastore: false,
@@ -201,6 +214,30 @@ mod tests {
             pod.containers[0].image.as_deref(),
             Some("bigdata/jobs:0.1.0")
         );
+    }
+
+    #[test]
+    fn the_schema_registry_is_probed_when_the_kafka_release_runs_one() {
+        let values = |yaml: &str| serde_yaml::from_str::<serde_yaml::Value>(yaml).unwrap();
+        assert_eq!(schema_registry_url("lake", &values("enabled: false")), "");
+        assert_eq!(schema_registry_url("lake", &serde_yaml::Value::Null), "");
+        let url = schema_registry_url("lake", &values("{enabled: true, port: 8081}"));
+        assert_eq!(
+            url,
+            "http://lake-kafka-schema-registry:8081/apis/ccompat/v7"
+        );
+        let job = render(&JobInputs {
+            schema_registry_url: url.clone(),
+            ..inputs().with_components(&[Component::Kafka])
+        })
+        .unwrap();
+        let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        let env = pod.containers[0].env.as_ref().unwrap();
+        let registry = env
+            .iter()
+            .find(|e| e.name == "BIGDATA_SCHEMA_REGISTRY_URL")
+            .unwrap();
+        assert_eq!(registry.value.as_deref(), Some(url.as_str()));
     }
 
     #[test]
