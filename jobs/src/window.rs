@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::avro;
 use crate::events::EventKind;
 
 impl EventKind {
@@ -573,10 +574,10 @@ pub fn dead_letter_json(
         "partition": partition,
         "offset": offset,
     });
-    // A value in the Confluent wire format (magic byte 0) is binary even when it happens to be UTF-8.
+    // A value in the Confluent wire format (Avro) is binary even when it happens to be UTF-8.
     match payload.map(std::str::from_utf8) {
         None => v["payload"] = serde_json::Value::Null,
-        Some(Ok(text)) if !text.starts_with('\0') => v["payload"] = text.into(),
+        Some(Ok(text)) if !avro::is_framed(text.as_bytes()) => v["payload"] = text.into(),
         Some(_) => {
             v["payload"] = serde_json::Value::Null;
             v["payload_base64"] = base64(payload.unwrap_or_default()).into();
