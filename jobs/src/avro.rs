@@ -1,9 +1,6 @@
-//! The demo events in Avro: their schemas, the Confluent wire format, and the conversions between an
-//! Avro datum and the event (and so its JSON).
-//!
-//! Confluent wire format (what Kafka Avro serializers write, with a schema registry): byte 0 is the magic
-//! byte 0x00, bytes 1-4 the writer schema's id in the registry (big-endian u32), then the Avro binary
-//! datum (no container file, no sync markers). Subjects follow the TopicNameStrategy: `<topic>-value`.
+//! The demo events in Avro: their schemas and the conversions between an Avro datum and the event (and
+//! so its JSON). In Kafka, a datum is framed in the Confluent wire format (`wire.rs`) with its writer
+//! schema's id in the registry.
 //!
 //! The schemas keep the JSON field names. Unsigned fields are Avro `long` (an `int` cannot hold every
 //! u32); a writer schema with `int` there still reads (Avro promotes int to long). Reading resolves the
@@ -60,11 +57,6 @@ pub const STOCK_TICK_SCHEMA: &str = r#"{
   ]
 }"#;
 
-/// The first byte of a value in the Confluent wire format.
-pub const MAGIC: u8 = 0;
-/// The magic byte and the schema id.
-const HEADER_LEN: usize = 5;
-
 static STATION_STATUS: LazyLock<Schema> = LazyLock::new(|| parse_ours(STATION_STATUS_SCHEMA));
 static STOCK_TICK: LazyLock<Schema> = LazyLock::new(|| parse_ours(STOCK_TICK_SCHEMA));
 
@@ -75,14 +67,6 @@ fn parse_ours(json: &str) -> Schema {
 /// Why a value could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum AvroError {
-    #[error(
-        "failed to read the Confluent framing: the value has {len} bytes, fewer than the header's 5"
-    )]
-    Truncated { len: usize },
-    #[error(
-        "failed to read the Confluent framing: the first byte is {0:#04x}, not the magic byte 0x00"
-    )]
-    NoMagic(u8),
     #[error("failed to parse the writer schema: {0}")]
     BadSchema(String),
     #[error("failed to use the writer schema for {reader}: {detail}")]
@@ -119,30 +103,6 @@ pub fn record_name(kind: EventKind) -> String {
         .name()
         .map(|n| n.fullname(None))
         .unwrap_or_default()
-}
-
-/// The value `id` + `datum` in the Confluent wire format.
-pub fn frame(id: u32, datum: &[u8]) -> Vec<u8> {
-    let mut value = Vec::with_capacity(HEADER_LEN + datum.len());
-    value.push(MAGIC);
-    value.extend_from_slice(&id.to_be_bytes());
-    value.extend_from_slice(datum);
-    value
-}
-
-/// Whether a value is in the Confluent wire format (starts with the magic byte; a JSON event starts
-/// with `{` or whitespace).
-pub fn is_framed(value: &[u8]) -> bool {
-    value.first() == Some(&MAGIC)
-}
-
-/// The schema id and the datum of a value in the Confluent wire format.
-pub fn unframe(value: &[u8]) -> Result<(u32, &[u8]), AvroError> {
-    match value {
-        [MAGIC, a, b, c, d, datum @ ..] => Ok((u32::from_be_bytes([*a, *b, *c, *d]), datum)),
-        [first, ..] if *first != MAGIC => Err(AvroError::NoMagic(*first)),
-        _ => Err(AvroError::Truncated { len: value.len() }),
-    }
 }
 
 /// Encodes events of one kind as Avro datums of their schema.
@@ -364,6 +324,7 @@ fn from_value(kind: EventKind, value: Value) -> Result<DemoEvent, String> {
 mod tests {
     use super::*;
     use crate::events::Generator;
+    use crate::wire::{frame, unframe};
 
     fn generated(kind: EventKind, n: usize) -> Vec<DemoEvent> {
         let mut g = Generator::new(kind, 9, 30, 1_700_000_000_000, 100);
@@ -393,25 +354,6 @@ mod tests {
         }
         assert_eq!(record_name(EventKind::Bikes), "bigdata.StationStatus");
         assert_eq!(record_name(EventKind::Stocks), "bigdata.StockTick");
-    }
-
-    #[test]
-    fn framing_puts_the_id_big_endian_after_the_magic_byte() {
-        let value = frame(0x0102_0304, b"datum");
-        assert_eq!(&value[..5], &[0, 1, 2, 3, 4]);
-        assert!(is_framed(&value));
-        assert_eq!(unframe(&value).unwrap(), (0x0102_0304, &b"datum"[..]));
-        assert_eq!(unframe(&frame(7, b"")).unwrap(), (7, &b""[..]));
-        assert!(matches!(
-            unframe(&[0, 0, 1]),
-            Err(AvroError::Truncated { len: 3 })
-        ));
-        assert!(matches!(
-            unframe(b"{\"a\":1}"),
-            Err(AvroError::NoMagic(b'{'))
-        ));
-        assert!(!is_framed(b"{\"number\":1}"));
-        assert!(!is_framed(b""));
     }
 
     /// Every generated event of both kinds: encoded, framed, unframed, decoded with its schema as the

@@ -1,19 +1,28 @@
 //! `stream`'s input values as they come from the consumer: a JSON event is used as it is; a value in the
-//! Confluent wire format (magic byte 0x00, schema id, Avro datum; see `avro.rs`) is decoded with its writer
-//! schema, fetched by id from the schema registry (`--schema-registry`, once per id), into the event's JSON
-//! — the same bytes as the JSON event — so that windows, landing, replay and dead letters work unchanged.
+//! Confluent wire format (magic byte 0x00, schema id, payload; see `wire.rs`) is read with its writer
+//! schema, fetched by id from the schema registry (`--schema-registry`, once per id):
+//! - Avro (`avro.rs`): the datum is decoded into the event's JSON (the same bytes as the JSON event);
+//! - JSON Schema (`json_schema.rs`): the payload is the event's JSON, used as it is (no copy), once the
+//!   writer schema was checked to describe the expected event;
 //!
-//! An Avro value that cannot be read is a dead letter: `unknown_schema` (no registry configured, or the id
-//! is not in the registry) or `bad_avro` (shorter than the header, the schema is not an Avro schema of the
-//! expected event, or the datum does not decode with it). A registry that does not answer, or answers
-//! with another error, is the caller's error: nothing about the record is known.
+//! so that windows, landing, replay and dead letters work unchanged.
+//!
+//! A framed value that cannot be read is a dead letter: `unknown_schema` (no registry configured, the id
+//! is not in the registry, or the schema is of a type stream does not read, e.g. Protobuf), `bad_avro`
+//! (shorter than the header, the schema is not an Avro schema of the expected event, or the datum does
+//! not decode with it) or `bad_json_schema` (the JSON Schema does not describe the expected event). A
+//! JSON Schema payload is then judged like a JSON event (`bad_json`, `missing_field`, ...). A registry that
+//! does not answer, or answers with another error, is the caller's error: nothing about the record is
+//! known.
 
 use std::collections::HashMap;
 
-use crate::avro::{self, WriterSchema};
+use crate::avro::WriterSchema;
 use crate::events::EventKind;
-use crate::registry::{RegistryError, SchemaRegistry};
+use crate::json_schema;
+use crate::registry::{RegisteredSchema, RegistryError, SchemaRegistry, SchemaType};
 use crate::window::Malformed;
+use crate::wire;
 
 /// One input value, ready for `window::parse`.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +31,9 @@ pub enum Input<'a> {
     Plain(Option<&'a [u8]>),
     /// An Avro value, decoded into the event's JSON.
     Decoded(Vec<u8>),
-    /// An Avro value that cannot be read: a dead letter.
+    /// A JSON Schema value: its JSON, after the header.
+    Unframed(&'a [u8]),
+    /// A framed value that cannot be read: a dead letter.
     Undecodable(Malformed),
 }
 
@@ -32,13 +43,44 @@ impl Input<'_> {
         match self {
             Input::Plain(value) => *value,
             Input::Decoded(json) => Some(json),
+            Input::Unframed(json) => Some(json),
             Input::Undecodable(_) => None,
         }
     }
 }
 
-/// A writer schema, or why its datums cannot be read as the expected events.
-type Writer = Result<WriterSchema, String>;
+/// How the values written with one schema id are read.
+#[derive(Debug)]
+enum Writer {
+    Avro(WriterSchema),
+    /// A JSON Schema that describes the expected event.
+    JsonSchema,
+    /// Why the values cannot be read as the expected events: a dead letter's reason and detail.
+    Unreadable {
+        reason: &'static str,
+        detail: String,
+    },
+}
+
+impl Writer {
+    fn new(kind: EventKind, registered: &RegisteredSchema) -> Writer {
+        let unreadable = |reason, detail: String| Writer::Unreadable { reason, detail };
+        match &registered.schema_type {
+            SchemaType::Avro => match WriterSchema::new(kind, &registered.schema) {
+                Ok(writer) => Writer::Avro(writer),
+                Err(e) => unreadable("bad_avro", e.to_string()),
+            },
+            SchemaType::Json => match json_schema::check_writer(kind, &registered.schema) {
+                Ok(()) => Writer::JsonSchema,
+                Err(e) => unreadable("bad_json_schema", e.to_string()),
+            },
+            SchemaType::Other(name) => unreadable(
+                "unknown_schema",
+                format!("a {name} schema: stream reads Avro and JSON Schema values"),
+            ),
+        }
+    }
+}
 
 /// Decodes the input values of one event kind, with the writer schemas seen so far.
 #[derive(Debug)]
@@ -58,13 +100,13 @@ impl Decoder {
         }
     }
 
-    /// The value, decoded when it is in the Confluent wire format. Errs only when the registry could
-    /// not be asked (no answer, or an error other than "schema not found").
+    /// The value, read with its writer schema when it is in the Confluent wire format. Errs only when
+    /// the registry could not be asked (no answer, or an error other than "schema not found").
     pub fn decode<'a>(&mut self, value: Option<&'a [u8]>) -> Result<Input<'a>, RegistryError> {
-        let Some(bytes) = value.filter(|v| avro::is_framed(v)) else {
+        let Some(bytes) = value.filter(|v| wire::is_framed(v)) else {
             return Ok(Input::Plain(value));
         };
-        let (id, datum) = match avro::unframe(bytes) {
+        let (id, payload) = match wire::unframe(bytes) {
             Ok(framed) => framed,
             Err(e) => return Ok(undecodable("bad_avro", e.to_string())),
         };
@@ -76,26 +118,26 @@ impl Decoder {
                 None => return Ok(undecodable("unknown_schema", self.unknown(id))),
             }
         }
-        let writer = &self.writers[&id];
-        Ok(match writer {
-            Ok(writer) => match writer.decode_to_json(datum) {
+        Ok(match &self.writers[&id] {
+            Writer::Avro(writer) => match writer.decode_to_json(payload) {
                 Ok(json) => Input::Decoded(json),
                 Err(e) => undecodable("bad_avro", format!("schema {id}: {e}")),
             },
-            Err(detail) => undecodable("bad_avro", format!("schema {id}: {detail}")),
+            Writer::JsonSchema => Input::Unframed(payload),
+            Writer::Unreadable { reason, detail } => {
+                undecodable(reason, format!("schema {id}: {detail}"))
+            }
         })
     }
 
-    /// The writer schema `id` (or why it does not fit), or `None` when there is no registry or it does
-    /// not know the id.
+    /// How values of schema `id` are read, or `None` when there is no registry or it does not know the
+    /// id.
     fn fetch(&mut self, id: u32) -> Result<Option<Writer>, RegistryError> {
         let Some(registry) = self.registry.as_mut() else {
             return Ok(None);
         };
         match registry.schema(id) {
-            Ok(json) => Ok(Some(
-                WriterSchema::new(self.kind, &json).map_err(|e| e.to_string()),
-            )),
+            Ok(registered) => Ok(Some(Writer::new(self.kind, &registered))),
             Err(RegistryError::SchemaNotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -104,7 +146,7 @@ impl Decoder {
     fn unknown(&self, id: u32) -> String {
         match &self.registry {
             None => format!(
-                "the value is Avro in the Confluent wire format (schema id {id}), but no --schema-registry is set"
+                "the value is in the Confluent wire format (schema id {id}), but no --schema-registry is set"
             ),
             Some(registry) => format!(
                 "the schema id {id} is not in the registry at {}",
@@ -121,7 +163,7 @@ fn undecodable(reason: &'static str, detail: String) -> Input<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::avro::Encoder;
+    use crate::avro::{self, Encoder};
     use crate::events::Generator;
 
     #[test]
@@ -140,7 +182,7 @@ mod tests {
             .unwrap()
             .datum(&event)
             .unwrap();
-        let Input::Undecodable(m) = decoder.decode(Some(&avro::frame(7, &datum))).unwrap() else {
+        let Input::Undecodable(m) = decoder.decode(Some(&wire::frame(7, &datum))).unwrap() else {
             panic!("decoded without a registry");
         };
         assert_eq!(m.reason, "unknown_schema");
@@ -156,26 +198,28 @@ mod tests {
     #[test]
     fn cached_writer_schemas_decode_or_give_bad_avro() {
         let mut decoder = Decoder::new(EventKind::Stocks, None);
+        let avro_schema = |schema: &str| RegisteredSchema {
+            schema_type: SchemaType::Avro,
+            schema: schema.into(),
+        };
         decoder.writers.insert(
             3,
-            WriterSchema::new(EventKind::Stocks, avro::STOCK_TICK_SCHEMA)
-                .map_err(|e| e.to_string()),
+            Writer::new(EventKind::Stocks, &avro_schema(avro::STOCK_TICK_SCHEMA)),
         );
         decoder.writers.insert(
             4,
-            WriterSchema::new(EventKind::Stocks, avro::STATION_STATUS_SCHEMA)
-                .map_err(|e| e.to_string()),
+            Writer::new(EventKind::Stocks, &avro_schema(avro::STATION_STATUS_SCHEMA)),
         );
         let event = Generator::new(EventKind::Stocks, 1, 10, 0, 100).next_event();
         let datum = Encoder::new(EventKind::Stocks)
             .unwrap()
             .datum(&event)
             .unwrap();
-        let value = avro::frame(3, &datum);
+        let value = wire::frame(3, &datum);
         let decoded = decoder.decode(Some(&value)).unwrap();
         assert_eq!(decoded.json(), Some(event.to_json().as_bytes()));
         for (id, bytes) in [(3, &datum[..datum.len() - 1]), (4, &datum[..])] {
-            let Input::Undecodable(m) = decoder.decode(Some(&avro::frame(id, bytes))).unwrap()
+            let Input::Undecodable(m) = decoder.decode(Some(&wire::frame(id, bytes))).unwrap()
             else {
                 panic!("schema {id} decoded");
             };
@@ -185,6 +229,57 @@ mod tests {
                 "{}",
                 m.detail
             );
+        }
+    }
+
+    #[test]
+    fn json_schema_values_are_their_json_once_the_schema_fits() {
+        let mut decoder = Decoder::new(EventKind::Bikes, None);
+        let json_schema = |schema: &str| RegisteredSchema {
+            schema_type: SchemaType::Json,
+            schema: schema.into(),
+        };
+        let writers = [
+            (5, json_schema(json_schema::STATION_STATUS_SCHEMA)),
+            (6, json_schema(json_schema::STOCK_TICK_SCHEMA)),
+            (
+                7,
+                RegisteredSchema {
+                    schema_type: SchemaType::Other("PROTOBUF".into()),
+                    schema: "syntax = \"proto3\";".into(),
+                },
+            ),
+        ];
+        for (id, registered) in writers {
+            decoder
+                .writers
+                .insert(id, Writer::new(EventKind::Bikes, &registered));
+        }
+        let event = Generator::new(EventKind::Bikes, 1, 10, 0, 100).next_event();
+        let json = event.to_json();
+        let value = wire::frame(5, json.as_bytes());
+        let input = decoder.decode(Some(&value)).unwrap();
+        assert_eq!(input, Input::Unframed(json.as_bytes()));
+        assert_eq!(input.json(), Some(json.as_bytes()));
+        for (id, reason, detail) in [
+            (
+                6,
+                "bad_json_schema",
+                "schema 6: failed to use the writer schema for StationStatus: it declares no property number",
+            ),
+            (
+                7,
+                "unknown_schema",
+                "schema 7: a PROTOBUF schema: stream reads Avro and JSON Schema values",
+            ),
+        ] {
+            let Input::Undecodable(m) = decoder
+                .decode(Some(&wire::frame(id, json.as_bytes())))
+                .unwrap()
+            else {
+                panic!("schema {id} was read");
+            };
+            assert_eq!((m.reason, m.detail.as_str()), (reason, detail));
         }
     }
 }

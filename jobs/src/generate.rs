@@ -1,7 +1,8 @@
 //! `bigdata-jobs generate --topic`: the demo events produced to Kafka, keyed by station number or stock
 //! symbol, at a target rate (token bucket), through an idempotent producer; or JSON lines to a writer.
-//! Values are JSON, or Avro in the Confluent wire format (`--format avro`: the schema registered in a
-//! schema registry under `<topic>-value`, see `avro.rs` and `registry.rs`).
+//! Values are JSON, or Avro or JSON Schema in the Confluent wire format (`--format avro|json-schema`: the
+//! schema registered in a schema registry under `<topic>-value`, see `wire.rs`, `avro.rs`,
+//! `json_schema.rs` and `registry.rs`).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -16,9 +17,11 @@ use tracing::info;
 
 use crate::avro::{self, Encoder};
 use crate::events::{DemoEvent, EventKind, Generator};
+use crate::json_schema;
 use crate::kafka::{self, StopFlag};
 use crate::metrics::{Metric, Registry};
-use crate::registry::{self, SchemaRegistry};
+use crate::registry::{self, SchemaRegistry, SchemaType};
+use crate::wire;
 
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.
 #[derive(Debug)]
@@ -125,6 +128,25 @@ pub enum Format {
     Json,
     /// Avro in the Confluent wire format (magic byte, schema id, datum), with --topic and --schema-registry.
     Avro,
+    /// JSON Schema in the Confluent wire format (magic byte, schema id, the event's JSON), with --topic and
+    /// --schema-registry.
+    JsonSchema,
+}
+
+impl Format {
+    /// Whether values of this format need a schema registry (and so a topic).
+    pub fn needs_registry(self) -> bool {
+        self != Format::Json
+    }
+
+    /// The format's name, as --format takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Avro => "avro",
+            Format::JsonSchema => "json-schema",
+        }
+    }
 }
 
 /// How events become record values.
@@ -135,24 +157,42 @@ pub enum Values {
         id: u32,
         encoder: Encoder,
     },
+    /// The events' JSON, framed with the id of their registered JSON Schema.
+    JsonSchema {
+        id: u32,
+    },
 }
 
 impl Values {
-    /// Registers `kind`'s schema under `<topic>-value` in the registry at `url` (once, at start).
-    pub fn avro(kind: EventKind, topic: &str, url: &str) -> anyhow::Result<Values> {
-        let registry = SchemaRegistry::new(url, registry::REQUEST_TIMEOUT)?;
-        let subject = registry::value_subject(topic);
-        let id = registry.register(&subject, avro::schema_json(kind))?;
-        info!(
-            subject,
-            id,
-            schema = avro::record_name(kind),
-            registry = registry.url(),
-            "generate: the Avro schema is registered"
-        );
-        Ok(Values::Avro {
-            id,
-            encoder: Encoder::new(kind)?,
+    /// The values of `format`; for Avro and JSON Schema, `kind`'s schema is registered under
+    /// `<topic>-value` in the registry at `url` (once, at start).
+    pub fn new(
+        format: Format,
+        kind: EventKind,
+        topic: &str,
+        url: Option<&str>,
+    ) -> anyhow::Result<Values> {
+        let registered = |schema_type, schema, name: &str| match url {
+            Some(url) => register(kind, topic, url, &schema_type, schema, name),
+            None => bail!("--format {} needs --schema-registry", format.name()),
+        };
+        Ok(match format {
+            Format::Json => Values::Json,
+            Format::Avro => Values::Avro {
+                id: registered(
+                    SchemaType::Avro,
+                    avro::schema_json(kind),
+                    &avro::record_name(kind),
+                )?,
+                encoder: Encoder::new(kind)?,
+            },
+            Format::JsonSchema => Values::JsonSchema {
+                id: registered(
+                    SchemaType::Json,
+                    json_schema::schema_json(kind),
+                    json_schema::title(kind),
+                )?,
+            },
         })
     }
 
@@ -160,9 +200,34 @@ impl Values {
     pub fn value(&self, event: &DemoEvent) -> anyhow::Result<Vec<u8>> {
         match self {
             Values::Json => Ok(event.to_json().into_bytes()),
-            Values::Avro { id, encoder } => Ok(avro::frame(*id, &encoder.datum(event)?)),
+            Values::Avro { id, encoder } => Ok(wire::frame(*id, &encoder.datum(event)?)),
+            Values::JsonSchema { id } => Ok(wire::frame(*id, event.to_json().as_bytes())),
         }
     }
+}
+
+/// Registers `schema` (named `name`, for the log) under `<topic>-value`; its id.
+fn register(
+    kind: EventKind,
+    topic: &str,
+    url: &str,
+    schema_type: &SchemaType,
+    schema: &str,
+    name: &str,
+) -> anyhow::Result<u32> {
+    let registry = SchemaRegistry::new(url, registry::REQUEST_TIMEOUT)?;
+    let subject = registry::value_subject(topic);
+    let id = registry.register(&subject, schema_type, schema)?;
+    info!(
+        subject,
+        id,
+        kind = ?kind,
+        schema = name,
+        schema_type = schema_type.name(),
+        registry = registry.url(),
+        "generate: the schema is registered"
+    );
+    Ok(id)
 }
 
 /// What was produced.

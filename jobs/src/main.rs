@@ -52,7 +52,8 @@ enum LogFormat {
 enum Command {
     /// Synthetic demo events (bike station status or stock ticks): JSON lines to stdout, or to a Kafka
     /// topic with --topic (keyed by station number / symbol, idempotent producer, at --rate events/s), as
-    /// JSON or, with --format avro, as Avro in the Confluent wire format through a schema registry.
+    /// JSON or, with --format avro|json-schema, as Avro or JSON Schema in the Confluent wire format through
+    /// a schema registry.
     Generate {
         /// Which demo's events.
         #[arg(long, value_enum, default_value_t = EventKind::Bikes, env = "BIGDATA_EVENT_KIND")]
@@ -91,12 +92,12 @@ enum Command {
         /// Serve Prometheus metrics on this address (GET /metrics), e.g. 0.0.0.0:9100.
         #[arg(long, env = "BIGDATA_METRICS_ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
-        /// The values' format with --topic: JSON, or Avro in the Confluent wire format (0x00, the schema
-        /// id as 4 bytes big-endian, the Avro datum); avro registers the schema under <topic>-value in
-        /// --schema-registry at start.
+        /// The values' format with --topic: JSON, or Avro or JSON Schema in the Confluent wire format
+        /// (0x00, the schema id as 4 bytes big-endian, then the Avro datum or the event's JSON); avro and
+        /// json-schema register the schema under <topic>-value in --schema-registry at start.
         #[arg(long, value_enum, default_value_t = Format::Json, env = "BIGDATA_GENERATE_FORMAT")]
         format: Format,
-        /// The schema registry, with --format avro: the base URL of Confluent's REST API, e.g. Apicurio's
+        /// The schema registry, with --format avro|json-schema: the base URL of Confluent's REST API, e.g. Apicurio's
         /// http://registry:8080/apis/ccompat/v7 (plain HTTP).
         #[arg(long, value_name = "URL", env = "BIGDATA_SCHEMA_REGISTRY_URL", value_parser = registry::parse_url)]
         schema_registry: Option<String>,
@@ -107,8 +108,8 @@ enum Command {
     /// window, count, open/high/low/close of price.amount and the summed volume. Event time is the record's
     /// last_update / as_of (ms). A window is written when its partition's watermark (largest event time
     /// seen minus --allowed-lateness) passes its end; records for a window already written, and malformed
-    /// records, go to the dead-letter topic. Values are JSON events, or Avro in the Confluent wire format
-    /// (decoded with the writer schema from --schema-registry). Exit codes: 0 stopped (SIGTERM/SIGINT or --stop-after-idle,
+    /// records, go to the dead-letter topic. Values are JSON events, or Avro or JSON Schema in the Confluent
+    /// wire format (read with the writer schema from --schema-registry). Exit codes: 0 stopped (SIGTERM/SIGINT or --stop-after-idle,
     /// open transaction committed), 1 failed (the open transaction aborted), 2 bad usage.
     Stream {
         /// Kafka bootstrap servers (host:port,...).
@@ -172,9 +173,10 @@ enum Command {
         #[arg(long = "kafka-conf", value_name = "KEY=VALUE", env = "BIGDATA_KAFKA_CONF",
               value_delimiter = ';', value_parser = parse_conf_pair)]
         kafka_conf: Vec<(String, String)>,
-        /// The schema registry of Avro input values (Confluent wire format: 0x00, schema id, datum): the
-        /// base URL of Confluent's REST API, e.g. Apicurio's http://registry:8080/apis/ccompat/v7 (plain
-        /// HTTP). Without it, Avro values are dead-lettered as unknown_schema.
+        /// The schema registry of Avro and JSON Schema input values (Confluent wire format: 0x00, schema
+        /// id, payload): the base URL of Confluent's REST API, e.g. Apicurio's
+        /// http://registry:8080/apis/ccompat/v7 (plain HTTP). Without it, framed values are dead-lettered
+        /// as unknown_schema.
         #[arg(long, value_name = "URL", env = "BIGDATA_SCHEMA_REGISTRY_URL", value_parser = registry::parse_url)]
         schema_registry: Option<String>,
         /// Landing of the raw input on HDFS (--land-dir).
@@ -369,23 +371,25 @@ fn main() -> ExitCode {
 /// What clap cannot say: the options that other options' values need (exit 2, like clap's own errors).
 fn check_usage(command: &Command) -> Result<(), String> {
     if let Command::Generate {
-        format: Format::Avro,
+        format,
         topic,
         schema_registry,
         ..
     } = command
+        && format.needs_registry()
     {
+        let format = format.name();
         if topic.is_none() {
-            return Err(
-                "--format avro needs --topic (or BIGDATA_GENERATE_TOPIC): Avro values go to a \
-                        Kafka topic only; without --topic, generate writes JSON lines to stdout"
-                    .into(),
-            );
+            return Err(format!(
+                "--format {format} needs --topic (or BIGDATA_GENERATE_TOPIC): framed values go to a \
+                 Kafka topic only; without --topic, generate writes JSON lines to stdout"
+            ));
         }
         if schema_registry.is_none() {
-            return Err("--format avro needs --schema-registry URL (or BIGDATA_SCHEMA_REGISTRY_URL): the \
-                        registry that gives the schema its id, e.g. http://registry:8080/apis/ccompat/v7"
-                .into());
+            return Err(format!(
+                "--format {format} needs --schema-registry URL (or BIGDATA_SCHEMA_REGISTRY_URL): the \
+                 registry that gives the schema its id, e.g. http://registry:8080/apis/ccompat/v7"
+            ));
         }
     }
     Ok(())
@@ -429,11 +433,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             let metrics = generate::Metrics::new(&registry);
             if let Some(topic) = topic {
                 let stop = StopFlag::on_signals()?;
-                let values = match (format, schema_registry) {
-                    (Format::Avro, Some(url)) => generate::Values::avro(kind, &topic, &url)?,
-                    // check_usage refused avro without a registry.
-                    _ => generate::Values::Json,
-                };
+                let values =
+                    generate::Values::new(format, kind, &topic, schema_registry.as_deref())?;
                 let target = generate::KafkaTarget {
                     bootstrap: bootstrap_servers,
                     topic,

@@ -1,6 +1,7 @@
 //! A client of a schema registry through Confluent's Schema Registry REST API (v7), which Confluent's
-//! registry and Apicurio Registry (`/apis/ccompat/v7`) serve: register a schema under a subject, fetch a
-//! schema by id (cached: an id's schema never changes). Blocking (ureq), plain HTTP.
+//! registry and Apicurio Registry (`/apis/ccompat/v7`) serve: register a schema (Avro or JSON Schema)
+//! under a subject, fetch a schema and its type by id (cached: an id's schema never changes). Blocking
+//! (ureq), plain HTTP.
 //!
 //! Requests that get no answer (connection refused, timeout) or a 5xx are tried again a few times; what
 //! still fails is an error naming the URL, with the status and the body of the answer.
@@ -95,6 +96,45 @@ struct IdAnswer {
 #[derive(Deserialize)]
 struct SchemaAnswer {
     schema: String,
+    /// Absent for Avro (the API's default type).
+    #[serde(rename = "schemaType")]
+    schema_type: Option<String>,
+}
+
+/// A schema's type, as the API names it (`schemaType`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaType {
+    Avro,
+    /// JSON Schema.
+    Json,
+    /// Another type (e.g. `PROTOBUF`), as the registry named it.
+    Other(String),
+}
+
+impl SchemaType {
+    fn from_api(name: Option<&str>) -> SchemaType {
+        match name {
+            None | Some("AVRO") => SchemaType::Avro,
+            Some("JSON") => SchemaType::Json,
+            Some(other) => SchemaType::Other(other.to_string()),
+        }
+    }
+
+    /// The API's name of the type.
+    pub fn name(&self) -> &str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Json => "JSON",
+            SchemaType::Other(name) => name,
+        }
+    }
+}
+
+/// A schema as registered: its type and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredSchema {
+    pub schema_type: SchemaType,
+    pub schema: Arc<str>,
 }
 
 #[derive(Deserialize)]
@@ -106,7 +146,7 @@ struct ErrorAnswer {
 pub struct SchemaRegistry {
     base: String,
     agent: ureq::Agent,
-    schemas: HashMap<u32, Arc<str>>,
+    schemas: HashMap<u32, RegisteredSchema>,
 }
 
 impl std::fmt::Debug for SchemaRegistry {
@@ -139,20 +179,29 @@ impl SchemaRegistry {
         &self.base
     }
 
-    /// Registers `schema` (Avro, JSON text) under `subject`; returns its id (the same id when it is
-    /// registered already).
-    pub fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
+    /// Registers `schema` (its JSON text) of type `schema_type` under `subject`; returns its id (the
+    /// same id when it is registered already).
+    pub fn register(
+        &self,
+        subject: &str,
+        schema_type: &SchemaType,
+        schema: &str,
+    ) -> Result<u32, RegistryError> {
         let url = format!("{}/subjects/{subject}/versions", self.base);
         let action = format!("register a schema under the subject {subject}");
-        let body = serde_json::json!({ "schema": schema }).to_string();
+        let mut body = serde_json::json!({ "schema": schema });
+        if *schema_type != SchemaType::Avro {
+            body["schemaType"] = schema_type.name().into();
+        }
+        let body = body.to_string();
         let text = self.request(&action, &url, Some(&body))?;
         let answer: IdAnswer = parse_answer(&action, &url, &text)?;
         Ok(answer.id)
     }
 
-    /// The schema (JSON text) with this id, from the cache or the registry. An id the registry does not
-    /// know is [`RegistryError::SchemaNotFound`].
-    pub fn schema(&mut self, id: u32) -> Result<Arc<str>, RegistryError> {
+    /// The schema with this id, from the cache or the registry. An id the registry does not know is
+    /// [`RegistryError::SchemaNotFound`].
+    pub fn schema(&mut self, id: u32) -> Result<RegisteredSchema, RegistryError> {
         if let Some(schema) = self.schemas.get(&id) {
             return Ok(schema.clone());
         }
@@ -160,7 +209,10 @@ impl SchemaRegistry {
         let action = format!("fetch the schema {id}");
         let text = self.request(&action, &url, None)?;
         let answer: SchemaAnswer = parse_answer(&action, &url, &text)?;
-        let schema: Arc<str> = answer.schema.into();
+        let schema = RegisteredSchema {
+            schema_type: SchemaType::from_api(answer.schema_type.as_deref()),
+            schema: answer.schema.into(),
+        };
         self.schemas.insert(id, schema.clone());
         Ok(schema)
     }
@@ -343,6 +395,17 @@ mod tests {
     }
 
     #[test]
+    fn schema_types_are_read_as_the_api_names_them() {
+        assert_eq!(SchemaType::from_api(None), SchemaType::Avro);
+        assert_eq!(SchemaType::from_api(Some("AVRO")), SchemaType::Avro);
+        assert_eq!(SchemaType::from_api(Some("JSON")), SchemaType::Json);
+        let protobuf = SchemaType::from_api(Some("PROTOBUF"));
+        assert_eq!(protobuf, SchemaType::Other("PROTOBUF".into()));
+        assert_eq!(protobuf.name(), "PROTOBUF");
+        assert_eq!(SchemaType::Json.name(), "JSON");
+    }
+
+    #[test]
     fn a_closed_port_is_unreachable_and_named() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -360,7 +423,9 @@ mod tests {
             )),
             "{text}"
         );
-        let e = registry.register("t-value", "\"string\"").unwrap_err();
+        let e = registry
+            .register("t-value", &SchemaType::Avro, "\"string\"")
+            .unwrap_err();
         assert!(
             e.to_string().starts_with(&format!(
                 "failed to register a schema under the subject t-value at {url}/subjects/t-value/versions: no answer"

@@ -15,9 +15,9 @@
 //! With `--land-dir`, the well-formed input records are also written to HDFS before the transaction that
 //! consumes them commits (see `land.rs`).
 //!
-//! Input values in the Confluent wire format (Avro through a schema registry, `--schema-registry`) are
-//! decoded into the event's JSON as they come from the consumer (see `decode.rs`); everything after that
-//! sees JSON.
+//! Input values in the Confluent wire format (Avro or JSON Schema through a schema registry,
+//! `--schema-registry`) are read into the event's JSON as they come from the consumer (see `decode.rs`);
+//! everything after that sees JSON.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -64,7 +64,8 @@ pub struct Options {
     pub kafka_conf: Vec<(String, String)>,
     /// Also write the well-formed input records to this HDFS directory (see `land.rs`).
     pub land: Option<LandOptions>,
-    /// The schema registry of Avro input values (Confluent's REST API base URL, see `registry.rs`).
+    /// The schema registry of Avro and JSON Schema input values (Confluent's REST API base URL, see
+    /// `registry.rs`).
     pub schema_registry: Option<String>,
 }
 
@@ -74,7 +75,7 @@ impl Options {
     }
 }
 
-const DEAD_LETTER_REASONS: [&str; 7] = [
+const DEAD_LETTER_REASONS: [&str; 8] = [
     "late",
     "empty",
     "bad_json",
@@ -82,6 +83,7 @@ const DEAD_LETTER_REASONS: [&str; 7] = [
     "invalid_field",
     "unknown_schema",
     "bad_avro",
+    "bad_json_schema",
 ];
 
 /// The latest committed window of each key, as gauges: what the live demo dashboard shows (a station's bikes,
@@ -233,7 +235,7 @@ struct Engine {
     metrics: Metrics,
     /// Writes the raw input to HDFS before each commit (`--land-dir`).
     lander: Option<Lander>,
-    /// Turns Avro input values into JSON (`--schema-registry`).
+    /// Turns Avro and JSON Schema input values into JSON (`--schema-registry`).
     decoder: Decoder,
     /// An error met in the rebalance callback, for the loop to end with.
     fatal: Option<anyhow::Error>,
@@ -336,7 +338,7 @@ impl Engine {
         if !self.states.contains_key(&partition) {
             self.restore(consumer, &[partition])?;
         }
-        // Avro values become the event's JSON here, for new and re-read records alike.
+        // Framed values become the event's JSON here, for new and re-read records alike.
         let input = self.decoder.decode(payload).with_context(|| {
             format!(
                 "failed to decode {}/{partition} offset {offset}",

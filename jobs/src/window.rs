@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::avro;
 use crate::events::EventKind;
+use crate::wire;
 
 impl EventKind {
     pub fn as_str(self) -> &'static str {
@@ -80,8 +80,8 @@ impl Event {
 /// Why a record could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed {
-    /// `empty`, `bad_json`, `missing_field` or `invalid_field` (from [`parse`]); `unknown_schema` or
-    /// `bad_avro` (an Avro value that could not be decoded, see `decode.rs`).
+    /// `empty`, `bad_json`, `missing_field` or `invalid_field` (from [`parse`]); `unknown_schema`,
+    /// `bad_avro` or `bad_json_schema` (a framed value that could not be read, see `decode.rs`).
     pub reason: &'static str,
     pub detail: String,
 }
@@ -574,10 +574,10 @@ pub fn dead_letter_json(
         "partition": partition,
         "offset": offset,
     });
-    // A value in the Confluent wire format (Avro) is binary even when it happens to be UTF-8.
+    // A value in the Confluent wire format (Avro or JSON Schema) is binary even when it happens to be UTF-8.
     match payload.map(std::str::from_utf8) {
         None => v["payload"] = serde_json::Value::Null,
-        Some(Ok(text)) if !avro::is_framed(text.as_bytes()) => v["payload"] = text.into(),
+        Some(Ok(text)) if !wire::is_framed(text.as_bytes()) => v["payload"] = text.into(),
         Some(_) => {
             v["payload"] = serde_json::Value::Null;
             v["payload_base64"] = base64(payload.unwrap_or_default()).into();
