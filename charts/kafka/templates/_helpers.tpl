@@ -246,14 +246,20 @@ podAntiAffinity:
 {{- end }}
 {{- end -}}
 
-{{/* Shell: wait until the brokers answer (used by hook and test pods). */}}
+{{/* Shell: wait until every broker (nodePools.brokers.replicas) answers, for at most 5 minutes (used by the hook
+     and test pods and the schema registry's init container); /tmp/api-versions.txt keeps the last answer. */}}
 {{- define "kafka.waitForBrokers" -}}
 B={{ include "kafka.bootstrapServers" . }}
 BIN=/opt/kafka/bin
+WANT={{ .Values.nodePools.brokers.replicas }}
 for attempt in $(seq 1 60); do
-  if "$BIN/kafka-broker-api-versions.sh" --bootstrap-server "$B" >/tmp/api-versions.txt 2>&1; then break; fi
-  if [ "$attempt" = 60 ]; then echo "brokers at $B do not answer"; cat /tmp/api-versions.txt; exit 1; fi
-  echo "waiting for the brokers at $B"; sleep 5
+  answering=0
+  if "$BIN/kafka-broker-api-versions.sh" --bootstrap-server "$B" >/tmp/api-versions.txt 2>&1; then
+    answering=$(grep -c '(id: ' /tmp/api-versions.txt || true)
+    if [ "$answering" -ge "$WANT" ]; then break; fi
+  fi
+  if [ "$attempt" = 60 ]; then echo "$answering of the $WANT brokers at $B answer"; cat /tmp/api-versions.txt; exit 1; fi
+  echo "waiting for the brokers at $B ($answering of $WANT answer)"; sleep 5
 done
 {{- end -}}
 
