@@ -131,14 +131,24 @@ pub fn usage_of(
     Ok(usage)
 }
 
+/// How long `status` waits for the metrics API: a registered metrics API whose server is gone has held a
+/// request for minutes (seen in the lab, its metrics-server dead at start).
+pub const METRICS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The metrics API's measurements of the pods of `namespace`, or why there are none.
 pub async fn pod_metrics(client: &Client, namespace: &str) -> PodMetrics {
     let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
     let resource = ApiResource::from_gvk_with_plural(&gvk, "pods");
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let list = match api.list(&ListParams::default()).await {
-        Ok(list) => list,
-        Err(error) => return PodMetrics::Unavailable(unavailable(&error, namespace)),
+    let list = match tokio::time::timeout(METRICS_TIMEOUT, api.list(&ListParams::default())).await {
+        Ok(Ok(list)) => list,
+        Ok(Err(error)) => return PodMetrics::Unavailable(unavailable(&error, namespace)),
+        Err(_) => {
+            return PodMetrics::Unavailable(format!(
+                "the metrics API did not answer within {} s: check metrics-server (kubectl get apiservice v1beta1.metrics.k8s.io)",
+                METRICS_TIMEOUT.as_secs()
+            ));
+        }
     };
     let mut measured = BTreeMap::new();
     for item in list {
