@@ -44,11 +44,11 @@ cleanup() {
 trap cleanup EXIT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# field LOG MESSAGE KEY: KEY of the JSON log line with this message.
-field() {
+# fields LOG MESSAGE KEY...: the KEYs of the JSON log line with this message, space-separated (one read of LOG).
+fields() {
   python3 - "$@" <<'EOF'
 import json, sys
-log, message, key = sys.argv[1:]
+log, message, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
 for line in open(log):
     try:
         d = json.loads(line)
@@ -56,7 +56,7 @@ for line in open(log):
         continue
     fields = d.get("fields", d)
     if fields.get("message") == message:
-        print(fields[key])
+        print(" ".join(str(fields[k]) for k in keys))
         break
 else:
     sys.exit(f"no {message!r} line in {log}")
@@ -69,11 +69,11 @@ peak_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 
 declare -A generated stream_rates peaks windows
 for f in "${FORMATS[@]}"; do
   topic="$prefix-$f"
-  /usr/bin/time -v -o "$work/gen-$f.time" "$BIN" generate --kind bikes --count "$events" --seed 5 \
+  "$BIN" generate --kind bikes --count "$events" --seed 5 \
     --topic "$topic" --partitions 3 --format "$f" --schema-registry "$BIGDATA_SCHEMA_REGISTRY_URL" \
     --bootstrap-servers "$BIGDATA_KAFKA_BOOTSTRAP" 2>"$work/gen-$f.log" \
     || die "generate --format $f failed: $(tail -3 "$work/gen-$f.log")"
-  generated[$f]=$(field "$work/gen-$f.log" "generate: done" events_per_s)
+  generated[$f]=$(fields "$work/gen-$f.log" "generate: done" events_per_s)
   log "formats: generate --format $f: ${generated[$f]} events/s"
 done
 for ((r = 1; r <= runs; r++)); do
@@ -84,17 +84,16 @@ for ((r = 1; r <= runs; r++)); do
       --dead-letter-topic "$topic-dlq-$r" --kind bikes --group "$prefix-$f-$r" --stop-after-idle 3s \
       --schema-registry "$BIGDATA_SCHEMA_REGISTRY_URL" --bootstrap-servers "$BIGDATA_KAFKA_BOOTSTRAP" \
       2>"$work/$name.log" || die "stream over $f failed: $(tail -3 "$work/$name.log")"
-    rate=$(field "$work/$name.log" "stream: done" records_per_s)
-    out=$(field "$work/$name.log" "stream: done" records_out)
-    dead=$(field "$work/$name.log" "stream: done" dead_lettered)
-    records=$(field "$work/$name.log" "stream: done" records_in)
+    read -r rate out dead records < <(fields "$work/$name.log" "stream: done" records_per_s records_out \
+      dead_lettered records_in) || die "stream over $f logged no summary: see $work/$name.log"
+    peak=$(peak_mib "$work/$name.time")
     ((records == events)) || die "stream over $f read $records records, not $events"
     ((dead == 0)) || die "stream over $f dead-lettered $dead records"
     [[ -z ${windows[ref]:-} || $out == "${windows[ref]}" ]] || die "stream over $f wrote $out windows, the first format ${windows[ref]}"
     windows[ref]=$out
     stream_rates[$f]+="$rate "
-    peaks[$f]+="$(peak_mib "$work/$name.time") "
-    log "formats: run $r, stream over $f: $rate records/s, $out windows, peak $(peak_mib "$work/$name.time") MiB"
+    peaks[$f]+="$peak "
+    log "formats: run $r, stream over $f: $rate records/s, $out windows, peak $peak MiB"
   done
 done
 ((smoke)) && { log "formats smoke: every format streamed to the same ${windows[ref]} windows"; exit 0; }
