@@ -5,6 +5,8 @@
 //! The schemas keep the JSON field names. Unsigned fields are Avro `long` (an `int` cannot hold every
 //! u32); a writer schema with `int` there still reads (Avro promotes int to long). Reading resolves the
 //! writer schema (from the registry) to ours, so added fields with defaults and promotions are accepted.
+//! A writer schema that is ours (the same Parsing Canonical Form: what `generate` registers) is read in
+//! place instead, field by field, without apache-avro's generic values (`Cursor`).
 
 use std::sync::LazyLock;
 
@@ -12,7 +14,6 @@ use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::types::Value;
-use apache_avro::writer::datum::GenericDatumWriter;
 
 use crate::events::{DemoEvent, EventKind, Price, StationStatus, StockTick};
 
@@ -105,83 +106,91 @@ pub fn record_name(kind: EventKind) -> String {
         .unwrap_or_default()
 }
 
-/// Encodes events of one kind as Avro datums of their schema.
+/// Encodes events of one kind as Avro datums of their schema, written in place: Avro's binary encoding of
+/// each field in the schema's order (the bytes apache-avro's writer gives, unit-tested).
 pub struct Encoder {
-    writer: GenericDatumWriter<'static>,
+    kind: EventKind,
 }
 
 impl Encoder {
-    pub fn new(kind: EventKind) -> Result<Encoder, AvroError> {
-        let writer = GenericDatumWriter::builder(schema(kind))
-            .build()
-            .map_err(|e| AvroError::Encode(e.to_string()))?;
-        Ok(Encoder { writer })
+    pub fn new(kind: EventKind) -> Encoder {
+        Encoder { kind }
     }
 
-    /// The Avro binary datum of `event` (validated against the schema: an event of another kind fails).
+    /// The Avro binary datum of `event` (an event of another kind, or a volume beyond a long, fails).
     pub fn datum(&self, event: &DemoEvent) -> Result<Vec<u8>, AvroError> {
-        self.writer
-            .write_value_to_vec(to_value(event)?)
-            .map_err(|e| AvroError::Encode(e.to_string()))
+        let mut out = Vec::with_capacity(96);
+        match (self.kind, event) {
+            (EventKind::Bikes, DemoEvent::Station(s)) => {
+                put_long(&mut out, s.number.into());
+                put_string(&mut out, &s.contract_name);
+                put_string(&mut out, &s.name);
+                put_long(&mut out, s.bike_stands.into());
+                put_long(&mut out, s.available_bike_stands.into());
+                put_long(&mut out, s.available_bikes.into());
+                put_string(&mut out, &s.status);
+                put_long(&mut out, s.last_update);
+            }
+            (EventKind::Stocks, DemoEvent::Tick(t)) => {
+                let volume = i64::try_from(t.volume).map_err(|_| {
+                    AvroError::Encode(format!("volume {} does not fit a long", t.volume))
+                })?;
+                put_string(&mut out, &t.symbol);
+                put_string(&mut out, &t.name);
+                put_string(&mut out, &t.price.currency);
+                out.extend_from_slice(&t.price.amount.to_le_bytes());
+                out.extend_from_slice(&t.percent_change.to_le_bytes());
+                put_long(&mut out, volume);
+                put_long(&mut out, t.as_of);
+            }
+            (kind, _) => {
+                return Err(AvroError::Encode(format!(
+                    "the event is not a {} record",
+                    record_name(kind)
+                )));
+            }
+        }
+        Ok(out)
     }
 }
 
-fn to_value(event: &DemoEvent) -> Result<Value, AvroError> {
-    let record = |fields: Vec<(&str, Value)>| {
-        Value::Record(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
-    };
-    Ok(match event {
-        DemoEvent::Station(s) => record(vec![
-            ("number", Value::Long(s.number.into())),
-            ("contract_name", Value::String(s.contract_name.clone())),
-            ("name", Value::String(s.name.clone())),
-            ("bike_stands", Value::Long(s.bike_stands.into())),
-            (
-                "available_bike_stands",
-                Value::Long(s.available_bike_stands.into()),
-            ),
-            ("available_bikes", Value::Long(s.available_bikes.into())),
-            ("status", Value::String(s.status.clone())),
-            ("last_update", Value::Long(s.last_update)),
-        ]),
-        DemoEvent::Tick(t) => {
-            let volume = i64::try_from(t.volume).map_err(|_| {
-                AvroError::Encode(format!("volume {} does not fit a long", t.volume))
-            })?;
-            record(vec![
-                ("symbol", Value::String(t.symbol.clone())),
-                ("name", Value::String(t.name.clone())),
-                (
-                    "price",
-                    record(vec![
-                        ("currency", Value::String(t.price.currency.clone())),
-                        ("amount", Value::Double(t.price.amount)),
-                    ]),
-                ),
-                ("percent_change", Value::Double(t.percent_change)),
-                ("volume", Value::Long(volume)),
-                ("as_of", Value::Long(t.as_of)),
-            ])
-        }
-    })
+/// A long as Avro writes it: zigzag, then a varint (7 bits a byte, low bits first).
+fn put_long(out: &mut Vec<u8>, v: i64) {
+    let mut zigzag = ((v << 1) ^ (v >> 63)) as u64;
+    while zigzag >= 0x80 {
+        out.push(zigzag as u8 | 0x80);
+        zigzag >>= 7;
+    }
+    out.push(zigzag as u8);
+}
+
+/// A string as Avro writes it: its length in bytes (a long), then its UTF-8 bytes.
+fn put_string(out: &mut Vec<u8>, s: &str) {
+    put_long(out, s.len() as i64);
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// A writer schema (from the registry) checked against `kind`'s schema: its datums decode as `kind`'s
-/// events, with a reader resolved once (resolving it per datum halved stream's throughput).
+/// events.
 pub struct WriterSchema {
     kind: EventKind,
-    reader: GenericDatumReader<'static>,
+    reading: Reading,
+}
+
+/// How the datums of a writer schema are read.
+enum Reading {
+    /// The writer schema is ours: each field read in place, in our schema's order.
+    InPlace,
+    /// Another writer schema (other types, order or fields): resolved to ours by apache-avro's reader,
+    /// built once (resolving it per datum halved stream's throughput).
+    Resolved(GenericDatumReader<'static>),
 }
 
 impl std::fmt::Debug for WriterSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WriterSchema")
             .field("kind", &self.kind)
+            .field("in_place", &matches!(self.reading, Reading::InPlace))
             .finish()
     }
 }
@@ -197,39 +206,156 @@ impl WriterSchema {
                 detail: e.to_string(),
             }
         })?;
-        // The reader borrows the writer schema for as long as it lives: a stream keeps each schema id's
-        // reader to its end, so the schema is kept too (one per id the input uses).
-        let writer: &'static Schema = Box::leak(Box::new(schema));
-        let reader = GenericDatumReader::builder(writer)
-            .reader_schema(self::schema(kind))
-            .build()
-            .map_err(|e| AvroError::Incompatible {
-                reader: record_name(kind),
-                detail: e.to_string(),
-            })?;
-        Ok(WriterSchema { kind, reader })
+        let reading = if schema.canonical_form() == self::schema(kind).canonical_form() {
+            Reading::InPlace
+        } else {
+            Reading::Resolved(resolved_reader(kind, schema)?)
+        };
+        Ok(WriterSchema { kind, reading })
     }
 
     /// Decodes one datum (all of it) into the event.
     pub fn decode(&self, datum: &[u8]) -> Result<DemoEvent, AvroError> {
         let mut rest = datum;
-        let value = self
-            .reader
-            .read_value(&mut rest)
-            .map_err(|e| AvroError::Decode(e.to_string()))?;
+        let event = match &self.reading {
+            Reading::InPlace => {
+                let mut cursor = Cursor(datum);
+                let event = cursor.event(self.kind)?;
+                rest = cursor.0;
+                event
+            }
+            Reading::Resolved(reader) => {
+                let value = reader
+                    .read_value(&mut rest)
+                    .map_err(|e| AvroError::Decode(e.to_string()))?;
+                from_value(self.kind, value).map_err(|detail| AvroError::Convert {
+                    reader: record_name(self.kind),
+                    detail,
+                })?
+            }
+        };
         if !rest.is_empty() {
             return Err(AvroError::TrailingBytes(rest.len()));
         }
-        from_value(self.kind, value).map_err(|detail| AvroError::Convert {
-            reader: record_name(self.kind),
-            detail,
-        })
+        Ok(event)
     }
 
     /// Decodes one datum into the event's JSON: the same bytes as the generator's JSON of that event.
     pub fn decode_to_json(&self, datum: &[u8]) -> Result<Vec<u8>, AvroError> {
         Ok(self.decode(datum)?.to_json().into_bytes())
     }
+}
+
+/// apache-avro's reader of `writer`'s datums as `kind`'s records.
+fn resolved_reader(
+    kind: EventKind,
+    writer: Schema,
+) -> Result<GenericDatumReader<'static>, AvroError> {
+    // The reader borrows the writer schema for as long as it lives: a stream keeps each schema id's
+    // reader to its end, so the schema is kept too (one per id the input uses).
+    let writer: &'static Schema = Box::leak(Box::new(writer));
+    GenericDatumReader::builder(writer)
+        .reader_schema(self::schema(kind))
+        .build()
+        .map_err(|e| AvroError::Incompatible {
+            reader: record_name(kind),
+            detail: e.to_string(),
+        })
+}
+
+/// A datum of our own schema, read in place: Avro's binary encoding (longs as zigzag varints, strings
+/// as their length and UTF-8 bytes, doubles as 8 bytes little-endian), the fields in the schema's order.
+struct Cursor<'a>(&'a [u8]);
+
+impl Cursor<'_> {
+    /// The event, its fields read in our schema's order (struct fields are evaluated as written).
+    fn event(&mut self, kind: EventKind) -> Result<DemoEvent, AvroError> {
+        Ok(match kind {
+            EventKind::Bikes => DemoEvent::Station(StationStatus {
+                number: self.unsigned(kind, "number")?,
+                contract_name: self.string()?,
+                name: self.string()?,
+                bike_stands: self.unsigned(kind, "bike_stands")?,
+                available_bike_stands: self.unsigned(kind, "available_bike_stands")?,
+                available_bikes: self.unsigned(kind, "available_bikes")?,
+                status: self.string()?,
+                last_update: self.long()?,
+            }),
+            EventKind::Stocks => DemoEvent::Tick(StockTick {
+                symbol: self.string()?,
+                name: self.string()?,
+                price: Price {
+                    currency: self.string()?,
+                    amount: self.double()?,
+                },
+                percent_change: self.double()?,
+                volume: self.unsigned(kind, "volume")?,
+                as_of: self.long()?,
+            }),
+        })
+    }
+
+    fn unsigned<T: TryFrom<i64>>(&mut self, kind: EventKind, name: &str) -> Result<T, AvroError> {
+        in_range(name, self.long()?).map_err(|detail| AvroError::Convert {
+            reader: record_name(kind),
+            detail,
+        })
+    }
+
+    fn long(&mut self) -> Result<i64, AvroError> {
+        let mut zigzag = 0u64;
+        for (i, &byte) in self.0.iter().enumerate().take(10) {
+            // the 10th byte holds the 64th bit only
+            if i == 9 && byte > 1 {
+                break;
+            }
+            zigzag |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                self.0 = &self.0[i + 1..];
+                return Ok((zigzag >> 1) as i64 ^ -((zigzag & 1) as i64));
+            }
+        }
+        Err(AvroError::Decode(if self.0.len() < 10 {
+            "the datum ends inside a long".into()
+        } else {
+            "a long overflows 64 bits".into()
+        }))
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<&[u8], AvroError> {
+        if self.0.len() < n {
+            return Err(AvroError::Decode(format!(
+                "{n} bytes expected, {} left in the datum",
+                self.0.len()
+            )));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn string(&mut self) -> Result<String, AvroError> {
+        let len = self.long()?;
+        let len = usize::try_from(len)
+            .map_err(|_| AvroError::Decode(format!("a string of negative length {len}")))?;
+        String::from_utf8(self.bytes(len)?.to_vec())
+            .map_err(|e| AvroError::Decode(format!("a string is not UTF-8: {e}")))
+    }
+
+    fn double(&mut self) -> Result<f64, AvroError> {
+        let bytes: [u8; 8] = self.bytes(8)?.try_into().expect("8 bytes taken");
+        Ok(f64::from_le_bytes(bytes))
+    }
+}
+
+/// A long field as the event's unsigned field, or why it does not fit.
+fn in_range<T: TryFrom<i64>>(name: &str, v: i64) -> Result<T, String> {
+    T::try_from(v).map_err(|_| {
+        format!(
+            "{name} is {v}, out of the range of {}",
+            std::any::type_name::<T>()
+        )
+    })
 }
 
 /// The fields of a resolved record (in the reader schema's order), by name.
@@ -261,13 +387,7 @@ impl Fields {
     }
 
     fn unsigned<T: TryFrom<i64>>(&mut self, name: &str) -> Result<T, String> {
-        let v = self.long(name)?;
-        T::try_from(v).map_err(|_| {
-            format!(
-                "{name} is {v}, out of the range of {}",
-                std::any::type_name::<T>()
-            )
-        })
+        in_range(name, self.long(name)?)
     }
 
     fn double(&mut self, name: &str) -> Result<f64, String> {
@@ -326,6 +446,60 @@ mod tests {
     use crate::events::Generator;
     use crate::wire::{frame, unframe};
 
+    /// The reference: apache-avro's writer of our schema, over the event as its generic `Value`.
+    fn reference_datum(kind: EventKind, event: &DemoEvent) -> Result<Vec<u8>, AvroError> {
+        apache_avro::writer::datum::GenericDatumWriter::builder(schema(kind))
+            .build()
+            .map_err(|e| AvroError::Encode(e.to_string()))?
+            .write_value_to_vec(to_value(event)?)
+            .map_err(|e| AvroError::Encode(e.to_string()))
+    }
+
+    fn to_value(event: &DemoEvent) -> Result<Value, AvroError> {
+        let record = |fields: Vec<(&str, Value)>| {
+            Value::Record(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            )
+        };
+        Ok(match event {
+            DemoEvent::Station(s) => record(vec![
+                ("number", Value::Long(s.number.into())),
+                ("contract_name", Value::String(s.contract_name.clone())),
+                ("name", Value::String(s.name.clone())),
+                ("bike_stands", Value::Long(s.bike_stands.into())),
+                (
+                    "available_bike_stands",
+                    Value::Long(s.available_bike_stands.into()),
+                ),
+                ("available_bikes", Value::Long(s.available_bikes.into())),
+                ("status", Value::String(s.status.clone())),
+                ("last_update", Value::Long(s.last_update)),
+            ]),
+            DemoEvent::Tick(t) => {
+                let volume = i64::try_from(t.volume).map_err(|_| {
+                    AvroError::Encode(format!("volume {} does not fit a long", t.volume))
+                })?;
+                record(vec![
+                    ("symbol", Value::String(t.symbol.clone())),
+                    ("name", Value::String(t.name.clone())),
+                    (
+                        "price",
+                        record(vec![
+                            ("currency", Value::String(t.price.currency.clone())),
+                            ("amount", Value::Double(t.price.amount)),
+                        ]),
+                    ),
+                    ("percent_change", Value::Double(t.percent_change)),
+                    ("volume", Value::Long(volume)),
+                    ("as_of", Value::Long(t.as_of)),
+                ])
+            }
+        })
+    }
+
     fn generated(kind: EventKind, n: usize) -> Vec<DemoEvent> {
         let mut g = Generator::new(kind, 9, 30, 1_700_000_000_000, 100);
         (0..n).map(|_| g.next_event()).collect()
@@ -361,7 +535,7 @@ mod tests {
     #[test]
     fn generated_events_roundtrip_through_avro_to_the_same_json() {
         for kind in [EventKind::Bikes, EventKind::Stocks] {
-            let encoder = Encoder::new(kind).unwrap();
+            let encoder = Encoder::new(kind);
             let writer = WriterSchema::new(kind, schema_json(kind)).unwrap();
             for event in generated(kind, 2000) {
                 let value = frame(42, &encoder.datum(&event).unwrap());
@@ -374,6 +548,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The in-place encoding gives apache-avro's writer's bytes: every generated event of both kinds, and
+    /// edge values (empty and non-ASCII strings, the longs' extremes, a volume at i64::MAX).
+    #[test]
+    fn in_place_datums_are_the_bytes_of_apache_avros_writer() {
+        let mut events: Vec<(EventKind, DemoEvent)> = [EventKind::Bikes, EventKind::Stocks]
+            .into_iter()
+            .flat_map(|kind| generated(kind, 1000).into_iter().map(move |e| (kind, e)))
+            .collect();
+        for last_update in [0, -1, 63, 64, -65, i64::MIN, i64::MAX] {
+            events.push((
+                EventKind::Bikes,
+                DemoEvent::Station(StationStatus {
+                    number: u32::MAX,
+                    contract_name: String::new(),
+                    name: "Genève – gare Cornavin ⛲".into(),
+                    bike_stands: 0,
+                    available_bike_stands: 1 << 20,
+                    available_bikes: 127,
+                    status: "CLOSED".into(),
+                    last_update,
+                }),
+            ));
+        }
+        events.push((
+            EventKind::Stocks,
+            DemoEvent::Tick(StockTick {
+                symbol: "É".into(),
+                name: String::new(),
+                price: Price {
+                    currency: "€".into(),
+                    amount: -0.0,
+                },
+                percent_change: f64::MAX,
+                volume: i64::MAX as u64,
+                as_of: i64::MIN,
+            }),
+        ));
+        for (kind, event) in &events {
+            assert_eq!(
+                Encoder::new(*kind).datum(event).unwrap(),
+                reference_datum(*kind, event).unwrap(),
+                "{event:?}"
+            );
+        }
+        let beyond = DemoEvent::Tick(StockTick {
+            volume: u64::MAX,
+            ..match generated(EventKind::Stocks, 1).remove(0) {
+                DemoEvent::Tick(t) => t,
+                DemoEvent::Station(_) => unreachable!(),
+            }
+        });
+        assert!(Encoder::new(EventKind::Stocks).datum(&beyond).is_err());
     }
 
     #[test]
@@ -395,20 +623,9 @@ mod tests {
         want.extend_from_slice(&1.5f64.to_le_bytes());
         want.extend_from_slice(&(-0.25f64).to_le_bytes());
         want.extend_from_slice(&[6, 1]);
-        assert_eq!(
-            Encoder::new(EventKind::Stocks)
-                .unwrap()
-                .datum(&tick)
-                .unwrap(),
-            want
-        );
+        assert_eq!(Encoder::new(EventKind::Stocks).datum(&tick).unwrap(), want);
         // An event of the other kind does not validate.
-        assert!(
-            Encoder::new(EventKind::Bikes)
-                .unwrap()
-                .datum(&tick)
-                .is_err()
-        );
+        assert!(Encoder::new(EventKind::Bikes).datum(&tick).is_err());
     }
 
     #[test]
@@ -461,32 +678,139 @@ mod tests {
         ));
     }
 
+    /// Our schema's datums read both ways: in place (what `new` picks for our schema) and resolved by
+    /// apache-avro's reader (what it picks for any other).
+    fn both_readings(kind: EventKind) -> [WriterSchema; 2] {
+        let in_place = WriterSchema::new(kind, schema_json(kind)).unwrap();
+        assert!(matches!(in_place.reading, Reading::InPlace), "{kind:?}");
+        let ours = Schema::parse_str(schema_json(kind)).unwrap();
+        let resolved = WriterSchema {
+            kind,
+            reading: Reading::Resolved(resolved_reader(kind, ours).unwrap()),
+        };
+        [in_place, resolved]
+    }
+
+    #[test]
+    fn our_schema_is_read_in_place_and_any_other_resolved() {
+        let in_place = |kind, json| {
+            matches!(
+                WriterSchema::new(kind, json).unwrap().reading,
+                Reading::InPlace
+            )
+        };
+        // Ours as a registry may give it back: without its docs, on one line (the same canonical form).
+        fn without_docs(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    m.remove("doc");
+                    m.values_mut().for_each(without_docs);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(without_docs),
+                _ => {}
+            }
+        }
+        let mut compact: serde_json::Value = serde_json::from_str(STATION_STATUS_SCHEMA).unwrap();
+        without_docs(&mut compact);
+        let compact = compact.to_string();
+        assert!(
+            !compact.contains("doc") && !compact.contains('\n'),
+            "{compact}"
+        );
+        assert!(in_place(EventKind::Bikes, &compact), "{compact}");
+        assert!(in_place(EventKind::Stocks, STOCK_TICK_SCHEMA));
+        // An int where we have a long: resolved.
+        let ints = STATION_STATUS_SCHEMA.replace(
+            r#""name": "bike_stands", "type": "long""#,
+            r#""name": "bike_stands", "type": "int""#,
+        );
+        assert_ne!(ints, STATION_STATUS_SCHEMA);
+        assert!(!in_place(EventKind::Bikes, &ints));
+    }
+
+    /// The in-place reading decodes exactly what apache-avro's resolving reader decodes: every
+    /// generated event, and the same datums cut, lengthened or with one byte changed (decoded to the
+    /// same event, or refused by both).
+    #[test]
+    fn in_place_and_resolved_readings_agree() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut decoded, mut refused) = (0, 0);
+        for kind in [EventKind::Bikes, EventKind::Stocks] {
+            let encoder = Encoder::new(kind);
+            let [in_place, resolved] = both_readings(kind);
+            for event in generated(kind, 1000) {
+                let datum = encoder.datum(&event).unwrap();
+                assert_eq!(in_place.decode(&datum).unwrap(), event);
+                let mut variants = vec![datum[..next() as usize % datum.len()].to_vec()];
+                let mut longer = datum.clone();
+                longer.push(next() as u8);
+                variants.push(longer);
+                for _ in 0..4 {
+                    let mut changed = datum.clone();
+                    let at = next() as usize % changed.len();
+                    changed[at] = next() as u8;
+                    variants.push(changed);
+                }
+                for variant in variants {
+                    let (a, b) = (in_place.decode(&variant), resolved.decode(&variant));
+                    assert_eq!(
+                        a.as_ref().ok(),
+                        b.as_ref().ok(),
+                        "{kind:?} {variant:?}: {a:?} {b:?}"
+                    );
+                    if a.is_ok() {
+                        decoded += 1
+                    } else {
+                        refused += 1
+                    }
+                }
+            }
+        }
+        // both outcomes were exercised
+        assert!(
+            decoded > 1000 && refused > 1000,
+            "{decoded} decoded, {refused} refused"
+        );
+    }
+
     #[test]
     fn corrupt_datums_fail_to_decode() {
-        let encoder = Encoder::new(EventKind::Bikes).unwrap();
-        let writer = WriterSchema::new(EventKind::Bikes, STATION_STATUS_SCHEMA).unwrap();
+        let encoder = Encoder::new(EventKind::Bikes);
         let datum = encoder.datum(&generated(EventKind::Bikes, 1)[0]).unwrap();
-        for cut in 0..datum.len() {
-            assert!(
-                writer.decode(&datum[..cut]).is_err(),
-                "a datum cut at {cut} decoded"
-            );
+        for writer in both_readings(EventKind::Bikes) {
+            for cut in 0..datum.len() {
+                assert!(
+                    writer.decode(&datum[..cut]).is_err(),
+                    "{writer:?}: a datum cut at {cut} decoded"
+                );
+            }
+            let mut longer = datum.clone();
+            longer.extend_from_slice(b"xyz");
+            assert!(matches!(
+                writer.decode(&longer),
+                Err(AvroError::TrailingBytes(3))
+            ));
+            // A negative string length.
+            assert!(matches!(
+                writer.decode(&[2, 3, b'a']),
+                Err(AvroError::Decode(_))
+            ));
+            // A long over 10 bytes.
+            assert!(matches!(
+                writer.decode(&[0xff; 11]),
+                Err(AvroError::Decode(_))
+            ));
+            // A station number beyond u32.
+            let mut big = vec![0x80, 0x80, 0x80, 0x80, 0x20]; // zigzag(4294967296)
+            big.extend_from_slice(&datum[1..]);
+            let e = writer.decode(&big).unwrap_err();
+            assert!(matches!(e, AvroError::Convert { .. }), "{writer:?}: {e}");
         }
-        let mut longer = datum.clone();
-        longer.extend_from_slice(b"xyz");
-        assert!(matches!(
-            writer.decode(&longer),
-            Err(AvroError::TrailingBytes(3))
-        ));
-        // A negative string length.
-        assert!(matches!(
-            writer.decode(&[2, 3, b'a']),
-            Err(AvroError::Decode(_))
-        ));
-        // A station number beyond u32.
-        let mut big = vec![0x80, 0x80, 0x80, 0x80, 0x20]; // zigzag(4294967296)
-        big.extend_from_slice(&datum[1..]);
-        let e = writer.decode(&big).unwrap_err();
-        assert!(matches!(e, AvroError::Convert { .. }), "{e}");
     }
 }

@@ -178,10 +178,7 @@ mod tests {
         assert_eq!(decoder.decode(Some(b"")).unwrap(), Input::Plain(Some(b"")));
 
         let event = Generator::new(EventKind::Bikes, 1, 10, 0, 100).next_event();
-        let datum = Encoder::new(EventKind::Bikes)
-            .unwrap()
-            .datum(&event)
-            .unwrap();
+        let datum = Encoder::new(EventKind::Bikes).datum(&event).unwrap();
         let Input::Undecodable(m) = decoder.decode(Some(&wire::frame(7, &datum))).unwrap() else {
             panic!("decoded without a registry");
         };
@@ -211,10 +208,7 @@ mod tests {
             Writer::new(EventKind::Stocks, &avro_schema(avro::STATION_STATUS_SCHEMA)),
         );
         let event = Generator::new(EventKind::Stocks, 1, 10, 0, 100).next_event();
-        let datum = Encoder::new(EventKind::Stocks)
-            .unwrap()
-            .datum(&event)
-            .unwrap();
+        let datum = Encoder::new(EventKind::Stocks).datum(&event).unwrap();
         let value = wire::frame(3, &datum);
         let decoded = decoder.decode(Some(&value)).unwrap();
         assert_eq!(decoded.json(), Some(event.to_json().as_bytes()));

@@ -184,7 +184,7 @@ impl Values {
                     avro::schema_json(kind),
                     &avro::record_name(kind),
                 )?,
-                encoder: Encoder::new(kind)?,
+                encoder: Encoder::new(kind),
             },
             Format::JsonSchema => Values::JsonSchema {
                 id: registered(
