@@ -246,6 +246,21 @@ podAntiAffinity:
 {{- end }}
 {{- end -}}
 
+{{/* The environment of a JVM the image runs: its heap (`heap`, both -Xms and -Xmx) and its logs under /tmp. A tool
+     (`tool`: kafka-storage.sh, kafka-topics.sh, ..., a few seconds each) also starts cheaply: the C1 compiler only
+     and the serial GC, instead of the image's C2 and G1 for servers (kafka-topics.sh --list: 1.0 CPU-seconds instead
+     of 1.6, measured 2026-12-06). */}}
+{{- define "kafka.jvmEnv" -}}
+- name: KAFKA_HEAP_OPTS
+  value: "-Xms{{ .heap }} -Xmx{{ .heap }}"
+{{- if .tool }}
+- name: KAFKA_JVM_PERFORMANCE_OPTS
+  value: "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true"
+{{- end }}
+- name: LOG_DIR
+  value: /tmp/kafka-app-logs
+{{- end -}}
+
 {{/* Shell: wait until every broker (nodePools.brokers.replicas) answers, for at most 5 minutes (used by the hook
      and test pods and the schema registry's init container); /tmp/api-versions.txt keeps the last answer. */}}
 {{- define "kafka.waitForBrokers" -}}

@@ -81,10 +81,7 @@ spec:
                 configMapKeyRef:
                   name: {{ include "kafka.clusterIdConfigMap" $ctx }}
                   key: cluster.id
-            - name: KAFKA_HEAP_OPTS
-              value: "-Xms{{ $v.initHeapSize }} -Xmx{{ $v.initHeapSize }}"
-            - name: LOG_DIR
-              value: /tmp/kafka-app-logs
+            {{- include "kafka.jvmEnv" (dict "heap" $v.initHeapSize "tool" true) | nindent 12 }}
           resources:
             {{- toYaml $v.initResources | nindent 12 }}
           volumeMounts:
@@ -110,10 +107,7 @@ spec:
               valueFrom:
                 fieldRef:
                   fieldPath: metadata.name
-            - name: KAFKA_HEAP_OPTS
-              value: "-Xms{{ $pv.heapSize }} -Xmx{{ $pv.heapSize }}"
-            - name: LOG_DIR
-              value: /tmp/kafka-app-logs
+            {{- include "kafka.jvmEnv" (dict "heap" $pv.heapSize) | nindent 12 }}
           ports:
             - name: {{ $portName }}
               containerPort: {{ $port }}
