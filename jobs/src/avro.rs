@@ -239,11 +239,6 @@ impl WriterSchema {
         }
         Ok(event)
     }
-
-    /// Decodes one datum into the event's JSON: the same bytes as the generator's JSON of that event.
-    pub fn decode_to_json(&self, datum: &[u8]) -> Result<Vec<u8>, AvroError> {
-        Ok(self.decode(datum)?.to_json().into_bytes())
-    }
 }
 
 /// apache-avro's reader of `writer`'s datums as `kind`'s records.
@@ -543,7 +538,7 @@ mod tests {
                 assert_eq!(id, 42);
                 assert_eq!(writer.decode(datum).unwrap(), event);
                 assert_eq!(
-                    writer.decode_to_json(datum).unwrap(),
+                    writer.decode(datum).unwrap().to_json().into_bytes(),
                     event.to_json().into_bytes()
                 );
             }
@@ -651,7 +646,7 @@ mod tests {
         datum.extend_from_slice(&[8, b'O', b'P', b'E', b'N']);
         datum.push(1); // banking: true
         assert_eq!(
-            String::from_utf8(writer.decode_to_json(&datum).unwrap()).unwrap(),
+            writer.decode(&datum).unwrap().to_json(),
             r#"{"number":17,"contract_name":"lyon","name":"X","bike_stands":20,"available_bike_stands":5,"available_bikes":15,"status":"OPEN","last_update":1000}"#
         );
     }

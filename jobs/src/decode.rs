@@ -1,7 +1,8 @@
 //! `stream`'s input values as they come from the consumer: a JSON event is used as it is; a value in the
 //! Confluent wire format (magic byte 0x00, schema id, payload; see `wire.rs`) is read with its writer
 //! schema, fetched by id from the schema registry (`--schema-registry`, once per id):
-//! - Avro (`avro.rs`): the datum is decoded into the event's JSON (the same bytes as the JSON event);
+//! - Avro (`avro.rs`): the datum is decoded into the event, which the windows use as it is (with the
+//!   checks a JSON event gets), and which is landed as its JSON (the same bytes as the JSON event);
 //! - JSON Schema (`json_schema.rs`): the payload is the event's JSON, used as it is (no copy), once the
 //!   writer schema was checked to describe the expected event;
 //!
@@ -15,22 +16,23 @@
 //! does not answer, or answers with another error, is the caller's error: nothing about the record is
 //! known.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::avro::WriterSchema;
-use crate::events::EventKind;
+use crate::events::{DemoEvent, EventKind};
 use crate::json_schema;
 use crate::registry::{RegisteredSchema, RegistryError, SchemaRegistry, SchemaType};
-use crate::window::Malformed;
+use crate::window::{self, Event, Malformed};
 use crate::wire;
 
-/// One input value, ready for `window::parse`.
+/// One input value, ready for the windows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input<'a> {
     /// Not in the Confluent wire format: the value as it is (JSON, or anything `window::parse` judges).
     Plain(Option<&'a [u8]>),
-    /// An Avro value, decoded into the event's JSON.
-    Decoded(Vec<u8>),
+    /// An Avro value, decoded into the event.
+    Decoded(DemoEvent),
     /// A JSON Schema value: its JSON, after the header.
     Unframed(&'a [u8]),
     /// A framed value that cannot be read: a dead letter.
@@ -38,12 +40,23 @@ pub enum Input<'a> {
 }
 
 impl Input<'_> {
-    /// The JSON to parse (`None` for an undecodable value, or a record without a value).
-    pub fn json(&self) -> Option<&[u8]> {
+    /// The event the windows use, or why the value is malformed (a JSON value is parsed here).
+    pub fn event(&self, kind: EventKind) -> Result<Event, Malformed> {
         match self {
-            Input::Plain(value) => *value,
-            Input::Decoded(json) => Some(json),
-            Input::Unframed(json) => Some(json),
+            Input::Plain(value) => window::parse(kind, *value),
+            Input::Unframed(json) => window::parse(kind, Some(json)),
+            Input::Decoded(event) => Event::of(event),
+            Input::Undecodable(m) => Err(m.clone()),
+        }
+    }
+
+    /// The JSON that is landed for a well-formed value (`None` for an undecodable value, or a record
+    /// without a value): the value itself, or a decoded event's JSON.
+    pub fn json(&self) -> Option<Cow<'_, [u8]>> {
+        match self {
+            Input::Plain(value) => value.map(Cow::Borrowed),
+            Input::Decoded(event) => Some(Cow::Owned(event.to_json().into_bytes())),
+            Input::Unframed(json) => Some(Cow::Borrowed(json)),
             Input::Undecodable(_) => None,
         }
     }
@@ -119,8 +132,8 @@ impl Decoder {
             }
         }
         Ok(match &self.writers[&id] {
-            Writer::Avro(writer) => match writer.decode_to_json(payload) {
-                Ok(json) => Input::Decoded(json),
+            Writer::Avro(writer) => match writer.decode(payload) {
+                Ok(event) => Input::Decoded(event),
                 Err(e) => undecodable("bad_avro", format!("schema {id}: {e}")),
             },
             Writer::JsonSchema => Input::Unframed(payload),
@@ -189,7 +202,9 @@ mod tests {
             panic!("a 3-byte framed value decoded");
         };
         assert_eq!(m.reason, "bad_avro");
-        assert_eq!(Input::Undecodable(m).json(), None);
+        let undecodable = Input::Undecodable(m.clone());
+        assert_eq!(undecodable.json(), None);
+        assert_eq!(undecodable.event(EventKind::Bikes), Err(m));
     }
 
     #[test]
@@ -211,7 +226,28 @@ mod tests {
         let datum = Encoder::new(EventKind::Stocks).datum(&event).unwrap();
         let value = wire::frame(3, &datum);
         let decoded = decoder.decode(Some(&value)).unwrap();
-        assert_eq!(decoded.json(), Some(event.to_json().as_bytes()));
+        assert_eq!(decoded, Input::Decoded(event.clone()));
+        assert_eq!(decoded.json().as_deref(), Some(event.to_json().as_bytes()));
+        // the event the windows get is the one its JSON gives
+        assert_eq!(
+            decoded.event(EventKind::Stocks),
+            window::parse(EventKind::Stocks, Some(event.to_json().as_bytes()))
+        );
+        // a price Avro can hold and JSON cannot (NaN, written as null): malformed either way, for the same
+        // reason
+        let DemoEvent::Tick(mut tick) = event.clone() else {
+            unreachable!("a stocks generator")
+        };
+        tick.price.amount = f64::NAN;
+        let nan = DemoEvent::Tick(tick);
+        let datum = Encoder::new(EventKind::Stocks).datum(&nan).unwrap();
+        let value = wire::frame(3, &datum);
+        let decoded = decoder.decode(Some(&value)).unwrap();
+        let from_avro = decoded.event(EventKind::Stocks).unwrap_err();
+        let from_json =
+            window::parse(EventKind::Stocks, Some(nan.to_json().as_bytes())).unwrap_err();
+        assert_eq!(from_avro.reason, "invalid_field", "{}", from_avro.detail);
+        assert_eq!(from_json.reason, "invalid_field", "{}", from_json.detail);
         for (id, bytes) in [(3, &datum[..datum.len() - 1]), (4, &datum[..])] {
             let Input::Undecodable(m) = decoder.decode(Some(&wire::frame(id, bytes))).unwrap()
             else {
@@ -254,7 +290,7 @@ mod tests {
         let value = wire::frame(5, json.as_bytes());
         let input = decoder.decode(Some(&value)).unwrap();
         assert_eq!(input, Input::Unframed(json.as_bytes()));
-        assert_eq!(input.json(), Some(json.as_bytes()));
+        assert_eq!(input.json().as_deref(), Some(json.as_bytes()));
         for (id, reason, detail) in [
             (
                 6,

@@ -16,8 +16,8 @@
 //! consumes them commits (see `land.rs`).
 //!
 //! Input values in the Confluent wire format (Avro or JSON Schema through a schema registry,
-//! `--schema-registry`) are read into the event's JSON as they come from the consumer (see `decode.rs`);
-//! everything after that sees JSON.
+//! `--schema-registry`) are read as they come from the consumer (see `decode.rs`): the windows get the
+//! same event, and landing the same JSON, as from the JSON event.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,13 +32,13 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
-use crate::decode::{Decoder, Input};
+use crate::decode::Decoder;
 use crate::events::EventKind;
 use crate::kafka::{self, ExtendConfig, StopFlag};
 use crate::land::{LandOptions, Lander};
 use crate::metrics::{GaugeFamily, Histogram, Metric, Registry, latency_buckets};
 use crate::registry::{self, SchemaRegistry};
-use crate::window::{self, Aggregate, Outcome, PartitionState, WindowSpec, dead_letter_json};
+use crate::window::{Aggregate, Event, Outcome, PartitionState, WindowSpec, dead_letter_json};
 
 /// The job's settings.
 #[derive(Debug, Clone)]
@@ -346,25 +346,17 @@ impl Engine {
             )
         })?;
         let state = self.states.get_mut(&partition).expect("just inserted");
-        let (outcome, closed) = match &input {
-            Input::Undecodable(m) => state.process_parsed(offset, Err(m.clone())),
-            _ => state.process(offset, input.json()),
-        };
+        let event = input.event(self.opts.spec.kind);
+        let event_ts = event.as_ref().map(Event::ts).ok();
+        let (outcome, closed) = state.process_parsed(offset, event);
         self.metrics.records_in.inc();
         // Every well-formed record processed now (in a window or late) is landed, as JSON; not the
         // malformed ones, nor those re-read to rebuild state (landed before their checkpoint was committed).
         if matches!(outcome, Outcome::Accepted | Outcome::Late { .. })
             && let Some(lander) = self.lander.as_mut()
+            && let (Some(ts), Some(json)) = (event_ts, input.json())
         {
-            let json = input.json().unwrap_or_default();
-            let event = window::parse(self.opts.spec.kind, Some(json)).map_err(|m| {
-                anyhow!(
-                    "failed to parse {}/{partition} offset {offset} again for landing: {}",
-                    self.opts.input_topic,
-                    m.detail
-                )
-            })?;
-            lander.add(partition, offset, event.ts(), json);
+            lander.add(partition, offset, ts, &json);
         }
         // Records read again to rebuild state were committed before: they have no commit latency.
         let replayed = matches!(outcome, Outcome::Replayed);

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::EventKind;
+use crate::events::{DemoEvent, EventKind};
 use crate::wire;
 
 impl EventKind {
@@ -74,6 +74,35 @@ impl Event {
             Event::Bike { station, .. } => station.to_string(),
             Event::Stock { symbol, .. } => symbol.clone(),
         }
+    }
+
+    /// The event of a decoded demo event (an Avro value), with the check [`parse`] makes of its JSON
+    /// (a price that is not a finite number is an `invalid_field`).
+    pub fn of(event: &DemoEvent) -> Result<Event, Malformed> {
+        match event {
+            DemoEvent::Station(s) => Ok(Event::Bike {
+                station: s.number,
+                available_bikes: s.available_bikes,
+                ts: s.last_update,
+            }),
+            DemoEvent::Tick(t) => Ok(Event::Stock {
+                symbol: t.symbol.clone(),
+                price: finite_price(t.price.amount)?,
+                volume: t.volume,
+                ts: t.as_of,
+            }),
+        }
+    }
+}
+
+fn finite_price(amount: f64) -> Result<f64, Malformed> {
+    if amount.is_finite() {
+        Ok(amount)
+    } else {
+        Err(Malformed {
+            reason: "invalid_field",
+            detail: "price.amount is not a finite number".into(),
+        })
     }
 }
 
@@ -147,15 +176,9 @@ pub fn parse(kind: EventKind, payload: Option<&[u8]>) -> Result<Event, Malformed
         }
         EventKind::Stocks => {
             let f: StockFields = serde_json::from_slice(payload).map_err(classify)?;
-            if !f.price.amount.is_finite() {
-                return Err(Malformed {
-                    reason: "invalid_field",
-                    detail: "price.amount is not a finite number".into(),
-                });
-            }
             Ok(Event::Stock {
                 symbol: f.symbol,
-                price: f.price.amount,
+                price: finite_price(f.price.amount)?,
                 volume: f.volume,
                 ts: f.as_of,
             })
